@@ -1,0 +1,60 @@
+#pragma once
+// Boundary (data) loss U(q) of MODEL.md §1, as interchangeable styles.
+// Called once per network per step, so a virtual call costs nothing next to
+// the O(N_a) neuron loop.
+#include <memory>
+#include <vector>
+
+#include "gcnn/config.hpp"
+
+namespace gcnn {
+
+class BoundaryLoss {
+ public:
+  virtual ~BoundaryLoss() = default;
+  virtual double value(const double* q) const = 0;
+  virtual void add_gradient(const double* q, double* g) const = 0;  // g += grad U
+  virtual double laplacian(const double* q) const = 0;               // div grad U
+  int K() const { return K_; }
+
+ protected:
+  explicit BoundaryLoss(int K) : K_(K) {}
+  int K_;
+};
+
+// 0.5*kappa*|q - q0|^2
+class HarmonicLoss final : public BoundaryLoss {
+ public:
+  HarmonicLoss(int K, double kappa, std::vector<double> q0) : BoundaryLoss(K), kappa_(kappa), q0_(std::move(q0)) {}
+  double value(const double* q) const override;
+  void add_gradient(const double* q, double* g) const override;
+  double laplacian(const double* q) const override;
+
+ private:
+  double kappa_;
+  std::vector<double> q0_;
+};
+
+// kappa * sum_k (q_k^2 - s^2)^2
+class DoubleWellLoss final : public BoundaryLoss {
+ public:
+  DoubleWellLoss(int K, double kappa, double s) : BoundaryLoss(K), kappa_(kappa), s2_(s * s) {}
+  double value(const double* q) const override;
+  void add_gradient(const double* q, double* g) const override;
+  double laplacian(const double* q) const override;
+
+ private:
+  double kappa_, s2_;
+};
+
+class NoLoss final : public BoundaryLoss {
+ public:
+  explicit NoLoss(int K) : BoundaryLoss(K) {}
+  double value(const double*) const override { return 0; }
+  void add_gradient(const double*, double*) const override {}
+  double laplacian(const double*) const override { return 0; }
+};
+
+std::unique_ptr<BoundaryLoss> make_boundary_loss(const Config& c);
+
+}  // namespace gcnn

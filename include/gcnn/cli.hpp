@@ -1,0 +1,20 @@
+#pragma once
+// Subcommand entry points. Each returns the process exit code (see ExitCode).
+#include "gcnn/config.hpp"
+#include "gcnn/mpi_env.hpp"
+
+namespace gcnn {
+
+// Exit codes shared by every subcommand (README "Exit codes").
+enum ExitCode { kExitOk = 0, kExitFailure = 1, kExitBadInput = 2 };
+
+// Reads --config on rank 0 only, broadcasts the text and validates on every
+// rank: all ranks reach the same verdict, before any file is written.
+Config load_config(CliRequest& req, const Comm& comm);
+
+int cmd_run(int argc, char** argv, const Comm& comm);
+int cmd_digest(int argc, char** argv, const Comm& comm);
+int cmd_bench(int argc, char** argv, const Comm& comm);
+int cmd_solve(int argc, char** argv, const Comm& comm);
+
+}  // namespace gcnn

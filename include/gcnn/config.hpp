@@ -1,0 +1,110 @@
+#pragma once
+// Run configuration: one table of parameter specs (name, type, default, unit,
+// allowed range, help) drives the INI parser, the command line, --help, the
+// validation messages and the echo into every output file.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <map>
+#include <utility>
+#include <vector>
+
+namespace gcnn {
+
+// A bad value, an unknown key or an unreadable config file. The CLI turns it
+// into one message and exit code 2, identically on every rank.
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+enum class ParamType { Int, Real, Bool, String, RealList, IntList, Choice };
+
+struct ParamSpec {
+  std::string name;      // "section.key", as in the INI file
+  ParamType type;
+  std::string def;       // default, as text
+  std::string unit;      // "energy", "q", "steps", "1", ...
+  std::string help;
+  double lo = -1e308, hi = 1e308;  // allowed closed range for numbers
+  bool lo_open = false, hi_open = false;
+  std::vector<std::string> choices;  // for Choice
+  std::string range_text() const;
+};
+
+const std::vector<ParamSpec>& parameter_specs();
+
+enum class LossKind { Harmonic, DoubleWell, None };
+enum class GradMode { Mean, Sampled, Mala, Frozen };
+
+struct Config {
+  // [model] MODEL.md §1-2
+  int64_t M = 0;
+  int K = 1;
+  int64_t rho = 64;
+  double sigma_w = 0, sigma_c = 0, T = 1, mu = 0;
+  LossKind loss = LossKind::DoubleWell;
+  double kappa = 1, s = 1;
+  std::vector<double> q0;  // size K
+  bool periodic = false;
+  // [learning] MODEL.md §3
+  GradMode mode = GradMode::Mean;
+  double gamma = 1, eta = 1e-3, Tq = 1;
+  // [exchange]
+  int64_t exchange_every = 10;
+  // [init]
+  std::vector<double> init_center;  // size K
+  double init_width = 1;
+  // [run]
+  int64_t steps = 0;
+  uint64_t seed = 0;
+  double progress_seconds = 5;
+  // [grid] observation grid; also the solver grid and the periodic box
+  std::vector<double> grid_lo, grid_hi;  // size K
+  std::vector<int64_t> grid_n;           // size K
+  // [observables] MODEL.md §5
+  int64_t sample_every = 100;
+  int64_t n_max = 0;  // N histogram upper edge
+  double hbar_min = 0.01, hbar_max = 10, hbar_scale = 1;
+  int64_t hbar_n = 48;
+  int64_t sector_exact_max = 2048;
+  int64_t particles = 0;
+  // [output]
+  std::string output;
+  // [solver] MODEL.md §4
+  std::string solver_potential, solver_hbar, solver_bc, solver_init, solver_fp_init, solver_fp_results,
+      solver_petsc;
+  double solver_omega = 1, solver_dt = 1e-3, solver_fp_dt = 1e-3, solver_packet_width = 0.5;
+  int64_t solver_n_eig = 6, solver_tdse_steps = 0, solver_fp_steps = 0, solver_snapshots = 10;
+  std::vector<double> solver_packet_center, solver_packet_momentum, solver_init_coeffs;
+  std::vector<int64_t> solver_init_states;
+
+  // Every parameter as (name, canonical text), in spec order.
+  std::vector<std::pair<std::string, std::string>> values;
+
+  int64_t R() const { return M * rho; }
+  int64_t grid_cells() const;
+  double cell_volume() const;
+  std::string value(const std::string& key) const;
+};
+
+// Builds a Config from raw text values (missing keys take their defaults).
+// Throws ConfigError naming the key and the allowed range.
+Config make_config(const std::vector<std::pair<std::string, std::string>>& raw);
+
+// Parses `argv` (after the subcommand) plus an INI file given with --config
+// (text supplied by the caller, so that rank 0 alone reads the disk).
+struct CliRequest {
+  std::vector<std::pair<std::string, std::string>> raw;  // key, value (command line wins)
+  std::string config_path;  // empty: built-in demo defaults
+  bool overwrite = false, help = false, version = false;
+  std::vector<std::string> positional;
+  std::vector<std::pair<std::string, std::string>> extra;  // subcommand options: --resume etc.
+  std::string extra_value(const std::string& key) const;
+};
+CliRequest parse_command_line(int argc, const char* const* argv,
+                              const std::vector<std::string>& extra_flags = {});
+void merge_config_text(CliRequest& req, const std::string& ini_text, const std::string& origin);
+std::string help_text(const std::string& command);
+std::string config_echo(const Config& c);  // INI text that reproduces the run
+
+}  // namespace gcnn

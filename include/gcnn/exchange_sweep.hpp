@@ -1,0 +1,56 @@
+#pragma once
+// One grand canonical exchange sweep (MODEL.md §2): every neuron makes one
+// Metropolis move, all at once, given the current q.
+//   network neuron in a:  leave with prob min(1, e^{(f_i(q_a) - mu)/T})
+//   reservoir neuron:     pick a uniformly, join with prob min(1, e^{-(f_i(q_a) - mu)/T})
+// A join is decided on the rank that owns a, so the only communication is
+// one all-to-all carrying each proposing reservoir neuron to that rank.
+// A rejected proposer stays in the reservoir on the rank it reached; this
+// keeps the reservoir spread like the networks and costs no second message.
+#include <cstdint>
+#include <vector>
+
+#include "gcnn/ensemble.hpp"
+
+namespace gcnn {
+
+struct ExchangeCounters {
+  int64_t join_proposed = 0, join_accepted = 0, leave_proposed = 0, leave_accepted = 0;
+  int64_t moved_bytes = 0;  // bytes this rank sent in all-to-alls
+};
+
+// Wall seconds spent in each phase on this rank (for `gcnn bench`).
+struct ExchangeTiming {
+  double leave = 0, propose = 0, communicate = 0, rebuild = 0;
+};
+
+class ExchangeSweep {
+ public:
+  explicit ExchangeSweep(const Ensemble& e);
+  // Runs the sweep keyed by `step`, rebuilds the layout and checks Sum N + N_res = R.
+  void run(Ensemble& e, uint64_t step);
+  const ExchangeCounters& counters() const { return counters_; }  // since construction
+  ExchangeCounters& counters() { return counters_; }
+  const ExchangeTiming& timing() const { return timing_; }
+
+ private:
+  template <int K> void decide_leaves(Ensemble& e, uint64_t step);
+  double join_weight(const Ensemble& e, const Mover& m) const;
+  void sort_joiners(const Ensemble& e);
+  template <int K> void rebuild(Ensemble& e);
+
+  double inv_T_, exp_minus_mu_T_;
+  ExchangeCounters counters_;
+  ExchangeTiming timing_;
+  // Scratch reused every sweep: no allocation once warm.
+  std::vector<uint8_t> leave_, keep_;
+  std::vector<int64_t> target_, block_lo_;
+  static constexpr int64_t kChunk = 2048;
+  std::vector<double> chunk_ = std::vector<double>(kChunk);
+  std::vector<int> dest_;
+  std::vector<int> send_counts_, recv_counts_, send_displs_, recv_displs_, fill_;
+  std::vector<Mover> send_, recv_, joiners_, sorted_;
+  std::vector<int64_t> join_count_, join_start_;
+};
+
+}  // namespace gcnn

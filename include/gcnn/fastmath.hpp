@@ -1,0 +1,63 @@
+#pragma once
+// Deterministic, vectorisable elementary functions for the hot loops.
+//
+// Why not std::exp/std::tanh: glibc's scalar functions cannot be vectorised,
+// and the vector versions in libmvec round differently from the scalar ones.
+// A loop that is vectorised for most elements and finishes with a scalar tail
+// would then give a neuron a different result depending on where it sits in
+// memory, breaking the bitwise rank-count invariance of MODEL.md §7.
+// These functions use only +, *, fma and bit operations, so the vector and the
+// scalar code paths round identically (the build uses -ffp-contract=off).
+//
+// Accuracy: exp has relative error below 3e-16 on [-708, 709] and clamps
+// outside; tanh has absolute error below 3e-16 (tests/test_fastmath.cpp).
+#include <bit>
+#include <cstdint>
+
+namespace gcnn::fm {
+
+inline double fmadd(double a, double b, double c) {
+#ifdef __FMA__
+  return __builtin_fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+inline double exp(double x) {
+  x = x < -708.0 ? -708.0 : x;
+  x = x > 709.0 ? 709.0 : x;
+  constexpr double kShift = 0x1.8p52;  // adding it rounds to an integer
+  constexpr double kLog2e = 0x1.71547652b82fep0;
+  constexpr double kLn2Hi = 0x1.62e42fee00000p-1;  // trailing zeros: n*kLn2Hi exact
+  constexpr double kLn2Lo = 0x1.a39ef35793c76p-33;
+  const double kd = fmadd(x, kLog2e, kShift);
+  const double n = kd - kShift;
+  const int64_t ni = std::bit_cast<int64_t>(kd) - std::bit_cast<int64_t>(kShift);
+  double r = fmadd(-n, kLn2Hi, x);
+  r = fmadd(-n, kLn2Lo, r);
+  // Taylor polynomial of e^r on |r| <= ln2/2, degree 12 (truncation < 2e-16).
+  double p = 1.0 / 479001600.0;
+  p = fmadd(p, r, 1.0 / 39916800.0);
+  p = fmadd(p, r, 1.0 / 3628800.0);
+  p = fmadd(p, r, 1.0 / 362880.0);
+  p = fmadd(p, r, 1.0 / 40320.0);
+  p = fmadd(p, r, 1.0 / 5040.0);
+  p = fmadd(p, r, 1.0 / 720.0);
+  p = fmadd(p, r, 1.0 / 120.0);
+  p = fmadd(p, r, 1.0 / 24.0);
+  p = fmadd(p, r, 1.0 / 6.0);
+  p = fmadd(p, r, 0.5);
+  p = fmadd(p, r, 1.0);
+  p = fmadd(p, r, 1.0);
+  const double scale = std::bit_cast<double>((ni + 1023) << 52);
+  return p * scale;
+}
+
+// tanh(y) = 1 - 2/(1 + e^{2y}); saturates correctly at +-1.
+inline double tanh(double y) { return 1.0 - 2.0 / (1.0 + exp(2.0 * y)); }
+
+// 2 cosh(y), finite for all y (exp clamps at 709).
+inline double two_cosh(double y) { return exp(y) + exp(-y); }
+
+}  // namespace gcnn::fm

@@ -1,0 +1,63 @@
+#pragma once
+// The analytic grand potential Omega(q) of MODEL.md §2 and the sector free
+// energies F_N(q) of §5, evaluated from the model parameters alone.
+//
+//   b'_i(q) = e^{-(f_i(q) - mu)/T} / (M (1 + s_i))
+//   Omega(q) = U(q) - T sum_i ln(1 + b'_i(q))
+// For M = 1, s_i = 0 and this is exact. For M > 1 it is the conditional law
+// of one network given the others' odds s_i, which we solve self-consistently
+// (mean field): s_i = ((M-1)/M) E_p[e^{-(f_i - mu)/T}], p = e^{-Omega/T_q}/Z
+// on the grid. See docs/model-notes.md for why ln(1+b') is kept rather
+// than its first-order expansion.
+//
+// Neurons are distributed by id block; every sum over i ends in an allreduce.
+#include <string>
+#include <vector>
+
+#include "gcnn/boundary_loss.hpp"
+#include "gcnn/config.hpp"
+#include "gcnn/grid.hpp"
+#include "gcnn/mpi_env.hpp"
+#include "gcnn/neuron_model.hpp"
+
+namespace gcnn {
+
+class GrandPotential {
+ public:
+  GrandPotential(const Config& c, const Comm& comm);
+
+  // Collective. omega[n], grad[n*K] and lap[n] at n points (grad/lap may be null).
+  void evaluate(const std::vector<double>& points, double* omega, double* grad, double* lap) const;
+
+  const Grid& grid() const { return grid_; }
+  const std::vector<double>& omega() const { return omega_; }  // at grid cell centres
+  std::vector<double> p_eq() const;                               // normalised density on the grid
+  double predicted_occupancy() const { return occupancy_; }      // fraction of neurons in networks
+  int iterations() const { return iterations_; }
+  double residual() const { return residual_; }
+
+  // ln e_N(b(q)) for N = 0..n_max+1 at every grid cell (table[g*(n_max+2) + N]),
+  // b_i = e^{-f_i/T}/(M(1+s_i)). Exact when R <= observables.sector_exact_max.
+  const std::vector<double>& log_eN() const { return log_eN_; }
+  const std::vector<double>& log_lambda() const { return log_lambda_; }
+  const std::string& sector_method() const { return sector_method_; }
+  int64_t n_max() const { return n_max_; }
+
+ private:
+  void solve_mean_field();
+  void build_sector_tables();
+
+  Config cfg_;
+  Comm comm_;
+  Grid grid_;
+  std::unique_ptr<BoundaryLoss> loss_;
+  std::vector<NeuronParams> params_;  // this rank's id block
+  std::vector<double> log1p_s_;       // ln(1 + s_i)
+  std::vector<double> omega_, log_lambda_, log_eN_;
+  std::string sector_method_;
+  double occupancy_ = 0, residual_ = 0;
+  int iterations_ = 0;
+  int64_t n_max_ = 0;
+};
+
+}  // namespace gcnn

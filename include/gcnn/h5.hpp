@@ -1,0 +1,79 @@
+#pragma once
+// Thin RAII layer over the HDF5 C API. Every call is checked; a failure
+// throws H5Error naming the operation and the object.
+#include <hdf5.h>
+#include <mpi.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace gcnn::h5 {
+
+struct H5Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+hid_t check(hid_t id, const std::string& what);
+void check(herr_t rc, const std::string& what);
+
+// Owns one HDF5 identifier and closes it with the right H5*close.
+class Handle {
+ public:
+  Handle() = default;
+  explicit Handle(hid_t id) : id_(id) {}
+  Handle(hid_t id, const std::string& what) : id_(check(id, what)) {}
+  ~Handle() { reset(); }
+  Handle(Handle&& o) noexcept : id_(o.id_) { o.id_ = H5I_INVALID_HID; }
+  Handle& operator=(Handle&& o) noexcept {
+    if (this != &o) { reset(); id_ = o.id_; o.id_ = H5I_INVALID_HID; }
+    return *this;
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  hid_t id() const { return id_; }
+  operator hid_t() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+  void reset();
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+};
+
+template <class T> hid_t native();
+template <> inline hid_t native<double>() { return H5T_NATIVE_DOUBLE; }
+template <> inline hid_t native<int64_t>() { return H5T_NATIVE_INT64; }
+template <> inline hid_t native<uint64_t>() { return H5T_NATIVE_UINT64; }
+template <> inline hid_t native<int>() { return H5T_NATIVE_INT; }
+
+// Files opened through MPI-IO on `comm` (collective), or serially when comm is MPI_COMM_SELF.
+Handle create_file(const std::string& path, bool overwrite, MPI_Comm comm);
+Handle open_file(const std::string& path, bool write, MPI_Comm comm);
+bool is_hdf5(const std::string& path);
+
+Handle create_group(hid_t parent, const std::string& path);  // creates missing parents
+Handle open_group(hid_t parent, const std::string& path);
+bool exists(hid_t parent, const std::string& path);
+
+void attr(hid_t obj, const std::string& name, const std::string& value);
+void attr(hid_t obj, const std::string& name, double value);
+void attr(hid_t obj, const std::string& name, int64_t value);
+void attr(hid_t obj, const std::string& name, const std::vector<double>& value);
+void attr(hid_t obj, const std::string& name, const std::vector<int64_t>& value);
+std::string read_attr_string(hid_t obj, const std::string& name);
+double read_attr_double(hid_t obj, const std::string& name);
+int64_t read_attr_int(hid_t obj, const std::string& name);
+
+// Transfer property list for collective MPI-IO writes.
+Handle collective_xfer();
+
+// A whole dataset written once by rank `writer` (others take part collectively).
+template <class T>
+void write_dataset(hid_t parent, const std::string& name, const std::vector<T>& data, const std::vector<hsize_t>& dims,
+                   bool i_write, const std::string& unit = "");
+
+template <class T>
+std::vector<T> read_dataset(hid_t parent, const std::string& name, std::vector<hsize_t>* dims = nullptr);
+
+}  // namespace gcnn::h5

@@ -1,0 +1,35 @@
+#pragma once
+// Learning dynamics (MODEL.md §3) as interchangeable styles:
+//   q <- q - eta*gamma*g + sqrt(2*eta*gamma*T_q) xi
+// mean:    g = grad F_a(q) = grad U - sum_i tanh(z_i/T) w_i   (exact)
+// sampled: g = grad U - sum_i x_i w_i, x_i = +-1 ~ P(+1) = 1/(1+e^{-2 z_i/T})
+// mala:    the mean-mode move as a proposal, Metropolis-adjusted on F_a/T_q
+// frozen:  q never moves (for exchange-only experiments and tests)
+#include <memory>
+
+#include "gcnn/boundary_loss.hpp"
+#include "gcnn/ensemble.hpp"
+
+namespace gcnn {
+
+class LearningStep {
+ public:
+  virtual ~LearningStep() = default;
+  // Advances every local network by one step, keyed by `step` (no allocation).
+  virtual void advance(Ensemble& e, uint64_t step) = 0;
+  int64_t proposals() const { return proposed_; }
+  int64_t accepted() const { return accepted_; }
+
+ protected:
+  int64_t proposed_ = 0, accepted_ = 0;
+};
+
+std::unique_ptr<LearningStep> make_learning_step(const Config& c, const BoundaryLoss& loss);
+
+// grad F_a and F_a of one network's neuron group [b, e) at q (used by the
+// styles, the observables and the tests). Sums run in a fixed order.
+void hidden_gradient(int K, const NeuronBlock& nb, int64_t b, int64_t e, const double* q, double T, double* g);
+double set_free_energy(int K, const NeuronBlock& nb, int64_t b, int64_t e, const double* q, double T,
+                       const BoundaryLoss& loss);
+
+}  // namespace gcnn

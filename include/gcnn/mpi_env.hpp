@@ -1,0 +1,81 @@
+#pragma once
+// Thin MPI layer: initialisation, block distribution by global id, and typed
+// reductions. The physics code never calls MPI directly.
+#include <mpi.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace gcnn {
+
+// Throws on any MPI error code (MPI_ERRORS_RETURN is set on the world comm).
+void mpi_check(int rc, const char* what);
+
+class MpiSession {  // RAII MPI_Init / MPI_Finalize
+ public:
+  MpiSession(int* argc, char*** argv);
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+};
+
+class Comm {
+ public:
+  explicit Comm(MPI_Comm c = MPI_COMM_WORLD);
+  MPI_Comm raw() const { return comm_; }
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  bool root() const { return rank_ == 0; }
+
+  void barrier() const;
+  template <class T> void sum(T* data, size_t n) const;     // in-place allreduce
+  template <class T> T sum(T v) const { sum(&v, 1); return v; }
+  template <class T> T max(T v) const;
+  bool any(bool flag) const { return sum<int64_t>(flag ? 1 : 0) > 0; }
+  void bcast(std::string& s, int from = 0) const;
+  template <class T> void bcast(T* data, size_t n, int from = 0) const;
+
+ private:
+  MPI_Comm comm_;
+  int rank_ = 0, size_ = 1;
+};
+
+// Block distribution of n items (networks, or neurons by id) over P ranks:
+// rank r owns [lo(r), lo(r+1)) with lo(r) = floor(n r / P).
+struct Blocks {
+  int64_t n = 0;
+  int P = 1;
+  int64_t lo(int r) const { return static_cast<int64_t>((static_cast<__int128>(n) * r) / P); }
+  int64_t hi(int r) const { return lo(r + 1); }
+  int owner(int64_t i) const {
+    int r = static_cast<int>((static_cast<__int128>(i) * P) / n);
+    while (r + 1 < P && lo(r + 1) <= i) ++r;
+    while (r > 0 && lo(r) > i) --r;
+    return r;
+  }
+};
+
+template <class T> MPI_Datatype mpi_type();
+template <> inline MPI_Datatype mpi_type<double>() { return MPI_DOUBLE; }
+template <> inline MPI_Datatype mpi_type<int64_t>() { return MPI_INT64_T; }
+template <> inline MPI_Datatype mpi_type<uint64_t>() { return MPI_UINT64_T; }
+template <> inline MPI_Datatype mpi_type<int>() { return MPI_INT; }
+template <> inline MPI_Datatype mpi_type<char>() { return MPI_CHAR; }
+
+template <class T> void Comm::sum(T* data, size_t n) const {
+  if (n == 0) return;
+  mpi_check(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), mpi_type<T>(), MPI_SUM, comm_),
+            "MPI_Allreduce(sum)");
+}
+template <class T> T Comm::max(T v) const {
+  mpi_check(MPI_Allreduce(MPI_IN_PLACE, &v, 1, mpi_type<T>(), MPI_MAX, comm_), "MPI_Allreduce(max)");
+  return v;
+}
+template <class T> void Comm::bcast(T* data, size_t n, int from) const {
+  if (n == 0) return;
+  mpi_check(MPI_Bcast(data, static_cast<int>(n), mpi_type<T>(), from, comm_), "MPI_Bcast");
+}
+
+}  // namespace gcnn

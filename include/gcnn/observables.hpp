@@ -1,0 +1,56 @@
+#pragma once
+// Ensemble observables of MODEL.md §5, sampled every `sample_every` steps.
+// Integer histograms are reduced exactly; floating sums agree across rank
+// counts to rounding (~1e-12 relative), as §7 allows.
+#include <string>
+#include <vector>
+
+#include "gcnn/boundary_loss.hpp"
+#include "gcnn/ensemble.hpp"
+#include "gcnn/exchange_sweep.hpp"
+#include "gcnn/grand_potential.hpp"
+#include "gcnn/grid.hpp"
+#include "gcnn/learning_step.hpp"
+#include "gcnn/results_file.hpp"
+
+namespace gcnn {
+
+// What rank 0 knows after a sample; also feeds the progress line.
+struct SampleSummary {
+  int64_t step = 0;
+  double mean_N = 0, reservoir_fraction = 0, join_acceptance = 0, leave_acceptance = 0, mala_acceptance = 0;
+  double coherence_sector_at_hbar_mu = 0, coherence_set_at_hbar_mu = 0, delta_F_mean = 0, delta_F_std = 0;
+  int64_t q_outside = 0;
+};
+
+class Observables {
+ public:
+  Observables(const Config& c, const GrandPotential& gp, const BoundaryLoss& loss);
+  void declare(ResultsFile& out) const;           // series + static tables
+  void write_static(ResultsFile& out, const GrandPotential& gp) const;
+  // Collective: measures, reduces to rank 0 and appends one sample.
+  SampleSummary sample(const Ensemble& e, const ExchangeCounters& ex, const LearningStep& ls, ResultsFile& out);
+
+  const std::vector<double>& hbar_grid() const { return hbar_; }
+  double hbar_mu() const { return hbar_mu_; }
+
+ private:
+  Config cfg_;
+  Grid grid_;
+  const BoundaryLoss& loss_;
+  std::vector<double> omega_, log_eN_;  // copies of the analytic tables
+  int64_t NT_ = 0;
+  std::vector<double> hbar_;
+  double hbar_mu_ = 0;
+  int ihbar_mu_ = 0;
+  std::vector<double> dF_edges_;
+  std::vector<std::string> particle_names_;
+  // state between samples (for acceptance rates)
+  ExchangeCounters last_ex_;
+  int64_t last_prop_ = 0, last_acc_ = 0;
+  // scratch
+  std::vector<int64_t> ihist_;
+  std::vector<double> dsum_, zsec_, zset_;
+};
+
+}  // namespace gcnn

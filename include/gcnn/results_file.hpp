@@ -1,0 +1,76 @@
+#pragma once
+// The self-describing results file (H5MD 1.1 layout, written collectively).
+//
+//   /h5md                      version, creator, author
+//   /parameters                every parameter as an attribute; units in /parameters/units
+//   /observables/<name>/value  [sample, ...] with unit and description attributes
+//   /observables/<name>/step, /time  hard links to one shared clock
+//   /particles/networks/position/value [sample, n_sub, K] (optional subsample)
+//   /grand_potential/...       analytic Omega, p_eq and sector tables
+//   /digest                    state digest of the final step
+// The layout is documented in README.md ("Results file schema").
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gcnn/config.hpp"
+#include "gcnn/h5.hpp"
+#include "gcnn/mpi_env.hpp"
+
+namespace gcnn {
+
+inline constexpr int64_t kResultsSchemaVersion = 1;
+
+class ResultsFile {
+ public:
+  // Creates the file (fails if it exists and !overwrite) and writes the header.
+  ResultsFile(const std::string& path, bool overwrite, const Comm& comm, const Config& cfg, const std::string& run_id);
+
+  hid_t file() const { return file_.id(); }
+  const Comm& comm() const { return comm_; }
+
+  // Time series: one row per sample. `shape` excludes the sample axis.
+  void declare(const std::string& name, const std::vector<hsize_t>& shape, bool integer, const std::string& unit,
+               const std::string& description);
+  // Rank 0's values for the current sample (other ranks need not call).
+  void put(const std::string& name, const std::vector<double>& v);
+  void put(const std::string& name, const std::vector<int64_t>& v);
+  // Collective: appends one row to every series and to the clock.
+  void write_sample(int64_t step, double time);
+  int64_t samples() const { return n_samples_; }
+
+  // Particle subsample: rows [row_lo, row_lo + n) of this rank, K values each.
+  void declare_particles(int64_t n_sub, int K, const std::vector<int64_t>& ids);
+  void put_particles(int64_t row_lo, const std::vector<double>& q);
+
+  void flush();
+
+ private:
+  struct Series {
+    h5::Handle value;
+    std::vector<hsize_t> shape;
+    bool integer = false;
+    std::vector<double> d;
+    std::vector<int64_t> i;
+    size_t row_elems = 1;
+  };
+  h5::Handle make_extendible(hid_t parent, const std::string& name, const std::vector<hsize_t>& shape, hid_t type);
+  void append_row(hid_t dset, const std::vector<hsize_t>& shape, hid_t type, const void* data, bool i_write,
+                  hsize_t row_lo = 0, hsize_t rows = 0);
+
+  Comm comm_;
+  h5::Handle file_;
+  h5::Handle step_, time_;
+  std::map<std::string, Series> series_;
+  std::vector<std::string> order_;
+  int64_t n_samples_ = 0;
+  // particles
+  h5::Handle particles_;
+  int64_t n_sub_ = 0, p_row_lo_ = 0;
+  int K_ = 1;
+  std::vector<double> p_buf_;
+};
+
+std::string make_run_id(const Comm& comm);
+
+}  // namespace gcnn

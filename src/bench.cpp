@@ -1,0 +1,129 @@
+// `gcnn bench`: throughput of the hot loops on the standard workload
+// (K = 2, rho = 64, M = 16384 unless overridden), per core.
+//
+// What each figure measures, and its limit:
+//  - learning mean/sampled: neuron-updates/s per core = sum_a N_a * steps /
+//    (wall * ranks). Compute-bound: one exp (tanh) and ~4K flops per neuron;
+//    the target is 3e8 (mean) and 1e8 (sampled, adds one Philox draw).
+//  - sweep: neuron-moves/s per core = R * sweeps / (wall * ranks): one Philox
+//    draw, two exp, one all-to-all of the proposers and the CSR rebuild.
+//  - efficiency: the same workload on one rank of the communicator versus all
+//    of it, (rate_P / P) / rate_1. Limited by memory bandwidth shared between
+//    cores and by the all-to-all.
+//  - bytes per neuron: capacity of all neuron buffers (both halves of the
+//    double buffer) over R.
+#include <cstdio>
+#include <iostream>
+
+#include "gcnn/boundary_loss.hpp"
+#include "gcnn/cli.hpp"
+#include "gcnn/ensemble.hpp"
+#include "gcnn/exchange_sweep.hpp"
+#include "gcnn/learning_step.hpp"
+
+namespace gcnn {
+
+namespace {
+
+struct Rates {
+  double mean = 0, sampled = 0, sweep = 0, bytes = 0;
+  ExchangeTiming t;
+  int sweeps = 0;
+};
+
+Rates measure(const Config& base, const Comm& comm, int steps) {
+  Rates r;
+  for (GradMode mode : {GradMode::Mean, GradMode::Sampled}) {
+    Config c = base;
+    c.mode = mode;
+    Ensemble e(c, comm);
+    auto loss = make_boundary_loss(c);
+    auto step = make_learning_step(c, *loss);
+    ExchangeSweep sweep(e);
+    sweep.run(e, 1);  // realistic occupancy layout, buffers warm
+    step->advance(e, 0);
+    comm.barrier();
+    const double t0 = MPI_Wtime();
+    for (int s = 1; s <= steps; ++s) step->advance(e, static_cast<uint64_t>(s));
+    comm.barrier();
+    const double dt = MPI_Wtime() - t0;
+    const double upd = comm.sum(static_cast<double>(e.active().size())) * steps;
+    (mode == GradMode::Mean ? r.mean : r.sampled) = upd / dt / comm.size();
+    if (mode == GradMode::Mean) {
+      comm.barrier();
+      const double t1 = MPI_Wtime();
+      const int sweeps = std::max(1, steps / 4);
+      const ExchangeTiming before = sweep.timing();
+      for (int s = 0; s < sweeps; ++s) sweep.run(e, static_cast<uint64_t>(s + 2));
+      r.t = sweep.timing();
+      r.t.leave -= before.leave; r.t.propose -= before.propose;
+      r.t.communicate -= before.communicate; r.t.rebuild -= before.rebuild;
+      r.sweeps = sweeps;
+      comm.barrier();
+      const double dt2 = MPI_Wtime() - t1;
+      r.sweep = static_cast<double>(c.R()) * sweeps / dt2 / comm.size();
+      r.bytes = comm.max(e.bytes_per_neuron());
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+int cmd_bench(int argc, char** argv, const Comm& comm) {
+  CliRequest req = parse_command_line(argc, argv, {"bench.steps"});
+  if (req.help) {
+    if (comm.root())
+      std::cout << "usage: mpirun -np P gcnn bench [--model.M 16384] [--model.K 2] [--bench.steps 50]\n"
+                   "Prints neuron-updates/s per core for the learning step (mean, sampled), neuron-moves/s\n"
+                   "per core for an exchange sweep, the efficiency of P ranks against 1 and bytes per neuron.\n";
+    return kExitOk;
+  }
+  // Standard workload unless overridden.
+  bool has_M = false, has_K = false;
+  for (auto& [k, v] : req.raw) { has_M |= k == "model.M"; has_K |= k == "model.K"; }
+  if (!has_M) req.raw.emplace_back("model.M", "16384");
+  if (!has_K) req.raw.emplace_back("model.K", "2");
+  req.raw.emplace_back("model.mu", "0");
+  const Config cfg = load_config(req, comm);
+  const std::string st = req.extra_value("bench.steps");
+  const int steps = st.empty() ? 50 : std::max(1, std::stoi(st));
+
+  const Rates all = measure(cfg, comm, steps);
+  Rates one;
+  if (comm.size() > 1) {
+    // The same total workload on rank 0 alone (the other ranks idle).
+    MPI_Comm solo;
+    MPI_Comm_split(comm.raw(), comm.root() ? 0 : MPI_UNDEFINED, 0, &solo);
+    if (comm.root()) {
+      one = measure(cfg, Comm(solo), steps);
+      MPI_Comm_free(&solo);
+    }
+  } else {
+    one = all;
+  }
+  if (comm.root()) {
+    char b[1024];
+    std::snprintf(b, sizeof(b),
+                  "gcnn bench: K = %d, rho = %lld, M = %lld, R = %lld, %d rank(s), %d steps\n"
+                  "  learning mean     %10.3e neuron-updates/s per core   (target >= 3e8)\n"
+                  "  learning sampled  %10.3e neuron-updates/s per core   (target >= 1e8)\n"
+                  "  exchange sweep    %10.3e neuron-moves/s per core     (target >= 5e7)\n"
+                  "  1 rank:  mean %.3e  sampled %.3e  sweep %.3e per core\n"
+                  "  efficiency %d ranks vs 1: mean %.0f%%  sampled %.0f%%  sweep %.0f%%   (target >= 80%%)\n"
+                  "  memory  %.1f bytes per neuron   (target <= 48)\n",
+                  cfg.K, static_cast<long long>(cfg.rho), static_cast<long long>(cfg.M),
+                  static_cast<long long>(cfg.R()), comm.size(), steps, all.mean, all.sampled, all.sweep, one.mean,
+                  one.sampled, one.sweep, comm.size(), 100 * all.mean / one.mean, 100 * all.sampled / one.sampled,
+                  100 * all.sweep / one.sweep, all.bytes);
+    std::cout << b;
+    const double ms = 1e3 / std::max(1, all.sweeps);
+    std::snprintf(b, sizeof(b),
+                  "  sweep phases on rank 0 (ms per sweep): leave %.2f  propose %.2f  all-to-all %.2f  rebuild %.2f\n",
+                  all.t.leave * ms, all.t.propose * ms, all.t.communicate * ms, all.t.rebuild * ms);
+    std::cout << b;
+  }
+  return kExitOk;
+}
+
+}  // namespace gcnn

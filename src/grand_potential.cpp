@@ -1,0 +1,202 @@
+#include "gcnn/grand_potential.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace gcnn {
+
+namespace {
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+inline double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
+inline double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x)); }
+inline double logaddexp(double a, double b) {
+  if (a == kNegInf) return b;
+  if (b == kNegInf) return a;
+  return a > b ? a + std::log1p(std::exp(b - a)) : b + std::log1p(std::exp(a - b));
+}
+}  // namespace
+
+GrandPotential::GrandPotential(const Config& c, const Comm& comm)
+    : cfg_(c), comm_(comm), grid_(c), loss_(make_boundary_loss(c)), n_max_(c.n_max) {
+  const Blocks ids{c.R(), comm.size()};
+  const int64_t lo = ids.lo(comm.rank()), hi = ids.hi(comm.rank());
+  const CounterRng rng(c.seed);
+  params_.resize(static_cast<size_t>(hi - lo));
+  for (int64_t i = lo; i < hi; ++i)
+    params_[static_cast<size_t>(i - lo)] = draw_neuron_params(rng, static_cast<uint64_t>(i), c.sigma_w, c.sigma_c);
+  log1p_s_.assign(params_.size(), 0.0);
+  solve_mean_field();
+  build_sector_tables();
+}
+
+// Omega = U - T sum_i softplus(l_i), l_i = mu/T + ln 2cosh(y_i) - ln M - ln(1+s_i)
+// grad:  - sum_i sigma(l_i) tanh(y_i) w_i
+// lap:   - sum_i (|w_i|^2/T) sigma(l_i) [(1 - sigma(l_i)) tanh^2(y_i) + sech^2(y_i)]
+void GrandPotential::evaluate(const std::vector<double>& points, double* omega, double* grad, double* lap) const {
+  const int K = cfg_.K;
+  const size_t n = points.size() / K;
+  const double T = cfg_.T, base = cfg_.mu / T - std::log(static_cast<double>(cfg_.M));
+  std::vector<double> om(n, 0.0), gr(grad ? n * K : 0, 0.0), lp(lap ? n : 0, 0.0);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const NeuronParams& p = params_[i];
+    double w2 = 0;
+    for (int k = 0; k < K; ++k) w2 += static_cast<double>(p.w[k]) * p.w[k];
+    const double li0 = base - log1p_s_[i];
+    for (size_t g = 0; g < n; ++g) {
+      const double* q = &points[g * K];
+      double z = p.c;
+      for (int k = 0; k < K; ++k) z += static_cast<double>(p.w[k]) * q[k];
+      const double y = z / T;
+      const double l = li0 + log_two_cosh(y);
+      om[g] -= T * softplus(l);
+      if (grad || lap) {
+        const double sg = sigmoid(l), th = std::tanh(y);
+        if (grad)
+          for (int k = 0; k < K; ++k) gr[g * K + k] -= sg * th * p.w[k];
+        if (lap) lp[g] -= (w2 / T) * sg * ((1.0 - sg) * th * th + (1.0 - th * th));
+      }
+    }
+  }
+  comm_.sum(om.data(), om.size());
+  comm_.sum(gr.data(), gr.size());
+  comm_.sum(lp.data(), lp.size());
+  for (size_t g = 0; g < n; ++g) {
+    const double* q = &points[g * K];
+    omega[g] = om[g] + loss_->value(q);
+    if (grad) {
+      for (int k = 0; k < K; ++k) grad[g * K + k] = gr[g * K + k];
+      loss_->add_gradient(q, &grad[g * K]);
+    }
+    if (lap) lap[g] = lp[g] + loss_->laplacian(q);
+  }
+}
+
+std::vector<double> GrandPotential::p_eq() const {
+  std::vector<double> p(omega_.size());
+  const double om_min = *std::min_element(omega_.begin(), omega_.end());
+  double z = 0;
+  for (size_t g = 0; g < p.size(); ++g) z += (p[g] = std::exp(-(omega_[g] - om_min) / cfg_.Tq));
+  const double dv = grid_.cell_volume();
+  for (double& x : p) x /= z * dv;
+  return p;
+}
+
+void GrandPotential::solve_mean_field() {
+  const auto pts = grid_.centres();
+  const size_t G = static_cast<size_t>(grid_.size());
+  const int K = cfg_.K;
+  const double T = cfg_.T, M = static_cast<double>(cfg_.M);
+  omega_.assign(G, 0.0);
+  std::vector<double> logp(G);
+  auto update_p = [&] {
+    evaluate(pts, omega_.data(), nullptr, nullptr);
+    const double om_min = *std::min_element(omega_.begin(), omega_.end());
+    double z = 0;
+    for (size_t g = 0; g < G; ++g) z += std::exp(-(omega_[g] - om_min) / cfg_.Tq);
+    for (size_t g = 0; g < G; ++g) logp[g] = -(omega_[g] - om_min) / cfg_.Tq - std::log(z);
+  };
+  auto log_x = [&](const NeuronParams& p, size_t g) {  // ln e^{-(f-mu)/T}
+    double zz = p.c;
+    for (int k = 0; k < K; ++k) zz += static_cast<double>(p.w[k]) * pts[g * K + k];
+    return cfg_.mu / T + log_two_cosh(zz / T);
+  };
+  update_p();
+  iterations_ = 0;
+  residual_ = 0;
+  if (cfg_.M > 1) {
+    // Fixed point s = ((M-1)/M) E_p[x]; converges in a few sweeps when the
+    // neuron back-reaction on p is weak (the dilute regime) and is checked.
+    for (iterations_ = 1; iterations_ <= 200; ++iterations_) {
+      double res = 0;
+      for (size_t i = 0; i < params_.size(); ++i) {
+        double ls = kNegInf;
+        for (size_t g = 0; g < G; ++g) ls = logaddexp(ls, logp[g] + log_x(params_[i], g));
+        const double s = (M - 1.0) / M * std::exp(ls);
+        const double v = std::log1p(s);
+        res = std::max(res, std::fabs(v - log1p_s_[i]));
+        log1p_s_[i] = v;
+      }
+      residual_ = comm_.max(res);
+      update_p();
+      if (residual_ < 1e-12) break;
+    }
+  }
+  // Fraction of neurons in some network: E[(x/M + s)/(1 + x/M + s)].
+  double occ = 0;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const double ls = log1p_s_[i] > 0 ? std::log(std::expm1(log1p_s_[i])) : kNegInf;
+    for (size_t g = 0; g < G; ++g) {
+      const double t = logaddexp(log_x(params_[i], g) - std::log(M), ls);
+      occ += std::exp(logp[g]) * sigmoid(t);
+    }
+  }
+  occupancy_ = comm_.sum(occ) / static_cast<double>(cfg_.R());
+}
+
+void GrandPotential::build_sector_tables() {
+  const auto pts = grid_.centres();
+  const size_t G = static_cast<size_t>(grid_.size());
+  const int K = cfg_.K;
+  const double T = cfg_.T, lnM = std::log(static_cast<double>(cfg_.M));
+  const size_t NT = static_cast<size_t>(n_max_) + 2;
+  auto log_b = [&](const NeuronParams& p, double l1ps, size_t g) {
+    double zz = p.c;
+    for (int k = 0; k < K; ++k) zz += static_cast<double>(p.w[k]) * pts[g * K + k];
+    return log_two_cosh(zz / T) - lnM - l1ps;
+  };
+  // Lambda(q) = sum_i b_i(q), summed with a per-point shift against overflow.
+  log_lambda_.assign(G, 0.0);
+  std::vector<double> shift(G, kNegInf);
+  for (size_t i = 0; i < params_.size(); ++i)
+    for (size_t g = 0; g < G; ++g) shift[g] = std::max(shift[g], log_b(params_[i], log1p_s_[i], g));
+  for (size_t g = 0; g < G; ++g) shift[g] = comm_.max(shift[g]);
+  std::vector<double> lam(G, 0.0);
+  for (size_t i = 0; i < params_.size(); ++i)
+    for (size_t g = 0; g < G; ++g) lam[g] += std::exp(log_b(params_[i], log1p_s_[i], g) - shift[g]);
+  comm_.sum(lam.data(), G);
+  for (size_t g = 0; g < G; ++g) log_lambda_[g] = shift[g] + std::log(lam[g]);
+
+  log_eN_.assign(G * NT, 0.0);
+  if (cfg_.R() <= cfg_.sector_exact_max) {
+    // Exact elementary symmetric polynomials, in log space. All neurons are
+    // gathered (the pool is small) in id order; each grid point is computed
+    // whole by one rank, so the table does not depend on the rank count.
+    sector_method_ = "exact";
+    const int P = comm_.size();
+    std::vector<int> counts(P), displs(P);
+    const int mine = static_cast<int>(params_.size());
+    mpi_check(MPI_Allgather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, comm_.raw()), "MPI_Allgather");
+    int tot = 0;
+    for (int r = 0; r < P; ++r) { displs[r] = tot; tot += counts[r]; }
+    std::vector<NeuronParams> all(static_cast<size_t>(tot));
+    std::vector<double> all_s(static_cast<size_t>(tot));
+    std::vector<int> bc(P), bd(P);
+    for (int r = 0; r < P; ++r) { bc[r] = counts[r] * static_cast<int>(sizeof(NeuronParams)); bd[r] = displs[r] * static_cast<int>(sizeof(NeuronParams)); }
+    mpi_check(MPI_Allgatherv(params_.data(), mine * static_cast<int>(sizeof(NeuronParams)), MPI_BYTE, all.data(),
+                             bc.data(), bd.data(), MPI_BYTE, comm_.raw()), "MPI_Allgatherv(params)");
+    mpi_check(MPI_Allgatherv(log1p_s_.data(), mine, MPI_DOUBLE, all_s.data(), counts.data(), displs.data(),
+                             MPI_DOUBLE, comm_.raw()), "MPI_Allgatherv(s)");
+    std::vector<double> L(NT);
+    for (size_t g = 0; g < G; ++g) {
+      if (static_cast<int>(g % static_cast<size_t>(P)) != comm_.rank()) continue;
+      std::fill(L.begin(), L.end(), kNegInf);
+      L[0] = 0.0;
+      for (size_t i = 0; i < all.size(); ++i) {
+        const double lb = log_b(all[i], all_s[i], g);
+        for (size_t N = std::min(i + 1, NT - 1); N >= 1; --N) L[N] = logaddexp(L[N], lb + L[N - 1]);
+      }
+      for (size_t N = 0; N < NT; ++N) log_eN_[g * NT + N] = L[N];
+    }
+    // Sum-reduce with -inf replaced by a sentinel (other ranks hold zeros).
+    for (double& v : log_eN_) if (v == kNegInf) v = -1e300;
+    comm_.sum(log_eN_.data(), log_eN_.size());
+  } else {
+    sector_method_ = "poisson";
+    for (size_t g = 0; g < G; ++g)
+      for (size_t N = 0; N < NT; ++N)
+        log_eN_[g * NT + N] = static_cast<double>(N) * log_lambda_[g] - std::lgamma(static_cast<double>(N) + 1.0);
+  }
+}
+
+}  // namespace gcnn

@@ -1,0 +1,218 @@
+#include "gcnn/h5.hpp"
+
+#include <fstream>
+#include <sys/stat.h>
+
+namespace gcnn::h5 {
+
+hid_t check(hid_t id, const std::string& what) {
+  if (id < 0) throw H5Error("HDF5: " + what + " failed");
+  return id;
+}
+void check(herr_t rc, const std::string& what) {
+  if (rc < 0) throw H5Error("HDF5: " + what + " failed");
+}
+
+void Handle::reset() {
+  if (id_ < 0) return;
+  switch (H5Iget_type(id_)) {
+    case H5I_FILE: H5Fclose(id_); break;
+    case H5I_GROUP: H5Gclose(id_); break;
+    case H5I_DATASET: H5Dclose(id_); break;
+    case H5I_DATASPACE: H5Sclose(id_); break;
+    case H5I_DATATYPE: H5Tclose(id_); break;
+    case H5I_ATTR: H5Aclose(id_); break;
+    case H5I_GENPROP_LST: H5Pclose(id_); break;
+    default: H5Oclose(id_); break;
+  }
+  id_ = H5I_INVALID_HID;
+}
+
+namespace {
+Handle fapl(MPI_Comm comm) {
+  Handle p(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate(fapl)");
+  if (comm != MPI_COMM_SELF) check(H5Pset_fapl_mpio(p, comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
+  return p;
+}
+}  // namespace
+
+Handle create_file(const std::string& path, bool overwrite, MPI_Comm comm) {
+  Handle p = fapl(comm);
+  return Handle(H5Fcreate(path.c_str(), overwrite ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, p),
+                "creating file '" + path + "'");
+}
+
+Handle open_file(const std::string& path, bool write, MPI_Comm comm) {
+  Handle p = fapl(comm);
+  hid_t id = -1;
+  H5E_BEGIN_TRY { id = H5Fopen(path.c_str(), write ? H5F_ACC_RDWR : H5F_ACC_RDONLY, p); }
+  H5E_END_TRY;
+  if (id < 0) throw H5Error("cannot open '" + path + "' as an HDF5 file (missing, unreadable or corrupt)");
+  return Handle(id);
+}
+
+bool is_hdf5(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return false;
+  htri_t r = -1;
+  H5E_BEGIN_TRY { r = H5Fis_hdf5(path.c_str()); }
+  H5E_END_TRY;
+  return r > 0;
+}
+
+bool exists(hid_t parent, const std::string& path) {
+  // Check each component so that a missing parent is not an error.
+  std::string cur;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    const size_t next = path.find('/', pos + 1);
+    cur = path.substr(0, next);
+    if (!cur.empty() && cur != "/") {
+      htri_t r = -1;
+      H5E_BEGIN_TRY { r = H5Lexists(parent, cur.c_str(), H5P_DEFAULT); }
+      H5E_END_TRY;
+      if (r <= 0) return false;
+    }
+    pos = next;
+  }
+  return true;
+}
+
+Handle create_group(hid_t parent, const std::string& path) {
+  Handle lcpl(H5Pcreate(H5P_LINK_CREATE), "H5Pcreate(lcpl)");
+  check(H5Pset_create_intermediate_group(lcpl, 1), "H5Pset_create_intermediate_group");
+  return Handle(H5Gcreate2(parent, path.c_str(), lcpl, H5P_DEFAULT, H5P_DEFAULT), "creating group " + path);
+}
+Handle open_group(hid_t parent, const std::string& path) {
+  hid_t id = -1;
+  H5E_BEGIN_TRY { id = H5Gopen2(parent, path.c_str(), H5P_DEFAULT); }
+  H5E_END_TRY;
+  if (id < 0) throw H5Error("group '" + path + "' is missing");
+  return Handle(id);
+}
+
+namespace {
+void write_attr(hid_t obj, const std::string& name, hid_t type, hid_t space, const void* buf) {
+  if (H5Aexists(obj, name.c_str()) > 0) check(H5Adelete(obj, name.c_str()), "H5Adelete " + name);
+  Handle a(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), "creating attribute " + name);
+  check(H5Awrite(a, type, buf), "writing attribute " + name);
+}
+}  // namespace
+
+void attr(hid_t obj, const std::string& name, const std::string& value) {
+  Handle t(H5Tcopy(H5T_C_S1), "H5Tcopy");
+  check(H5Tset_size(t, value.empty() ? 1 : value.size()), "H5Tset_size");
+  check(H5Tset_cset(t, H5T_CSET_UTF8), "H5Tset_cset");
+  Handle s(H5Screate(H5S_SCALAR), "H5Screate");
+  const std::string v = value.empty() ? std::string(1, '\0') : value;
+  write_attr(obj, name, t, s, v.data());
+}
+void attr(hid_t obj, const std::string& name, double value) {
+  Handle s(H5Screate(H5S_SCALAR), "H5Screate");
+  write_attr(obj, name, H5T_NATIVE_DOUBLE, s, &value);
+}
+void attr(hid_t obj, const std::string& name, int64_t value) {
+  Handle s(H5Screate(H5S_SCALAR), "H5Screate");
+  write_attr(obj, name, H5T_NATIVE_INT64, s, &value);
+}
+void attr(hid_t obj, const std::string& name, const std::vector<double>& value) {
+  const hsize_t n = value.size();
+  Handle s(H5Screate_simple(1, &n, nullptr), "H5Screate_simple");
+  write_attr(obj, name, H5T_NATIVE_DOUBLE, s, value.data());
+}
+void attr(hid_t obj, const std::string& name, const std::vector<int64_t>& value) {
+  const hsize_t n = value.size();
+  Handle s(H5Screate_simple(1, &n, nullptr), "H5Screate_simple");
+  write_attr(obj, name, H5T_NATIVE_INT64, s, value.data());
+}
+
+std::string read_attr_string(hid_t obj, const std::string& name) {
+  hid_t id = -1;
+  H5E_BEGIN_TRY { id = H5Aopen(obj, name.c_str(), H5P_DEFAULT); }
+  H5E_END_TRY;
+  if (id < 0) throw H5Error("attribute '" + name + "' is missing");
+  Handle a(id);
+  Handle t(H5Aget_type(a), "H5Aget_type");
+  if (H5Tget_class(t) != H5T_STRING) throw H5Error("attribute '" + name + "' is not a string");
+  std::string out;
+  if (H5Tis_variable_str(t) > 0) {
+    char* p = nullptr;
+    Handle mt(H5Tget_native_type(t, H5T_DIR_ASCEND), "H5Tget_native_type");
+    check(H5Aread(a, mt, &p), "reading attribute " + name);
+    out = p ? p : "";
+    H5free_memory(p);
+  } else {
+    out.resize(H5Tget_size(t));
+    check(H5Aread(a, t, out.data()), "reading attribute " + name);
+    while (!out.empty() && out.back() == '\0') out.pop_back();
+  }
+  return out;
+}
+double read_attr_double(hid_t obj, const std::string& name) {
+  hid_t id = -1;
+  H5E_BEGIN_TRY { id = H5Aopen(obj, name.c_str(), H5P_DEFAULT); }
+  H5E_END_TRY;
+  if (id < 0) throw H5Error("attribute '" + name + "' is missing");
+  Handle a(id);
+  double v = 0;
+  check(H5Aread(a, H5T_NATIVE_DOUBLE, &v), "reading attribute " + name);
+  return v;
+}
+int64_t read_attr_int(hid_t obj, const std::string& name) {
+  hid_t id = -1;
+  H5E_BEGIN_TRY { id = H5Aopen(obj, name.c_str(), H5P_DEFAULT); }
+  H5E_END_TRY;
+  if (id < 0) throw H5Error("attribute '" + name + "' is missing");
+  Handle a(id);
+  int64_t v = 0;
+  check(H5Aread(a, H5T_NATIVE_INT64, &v), "reading attribute " + name);
+  return v;
+}
+
+Handle collective_xfer() {
+  Handle p(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate(dxpl)");
+  check(H5Pset_dxpl_mpio(p, H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
+  return p;
+}
+
+template <class T>
+void write_dataset(hid_t parent, const std::string& name, const std::vector<T>& data, const std::vector<hsize_t>& dims,
+                   bool i_write, const std::string& unit) {
+  Handle fs(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "H5Screate_simple");
+  Handle d(H5Dcreate2(parent, name.c_str(), native<T>(), fs, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+           "creating dataset " + name);
+  Handle ms(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "H5Screate_simple");
+  if (!i_write) {
+    H5Sselect_none(ms);
+    H5Sselect_none(fs);
+  }
+  Handle x = collective_xfer();
+  check(H5Dwrite(d, native<T>(), ms, fs, x, i_write ? data.data() : nullptr), "writing dataset " + name);
+  if (!unit.empty()) attr(d, "unit", unit);
+}
+
+template <class T>
+std::vector<T> read_dataset(hid_t parent, const std::string& name, std::vector<hsize_t>* dims) {
+  hid_t id = -1;
+  H5E_BEGIN_TRY { id = H5Dopen2(parent, name.c_str(), H5P_DEFAULT); }
+  H5E_END_TRY;
+  if (id < 0) throw H5Error("dataset '" + name + "' is missing");
+  Handle d(id);
+  Handle s(H5Dget_space(d), "H5Dget_space");
+  const int nd = H5Sget_simple_extent_ndims(s);
+  std::vector<hsize_t> dd(static_cast<size_t>(nd));
+  H5Sget_simple_extent_dims(s, dd.data(), nullptr);
+  size_t n = 1;
+  for (auto x : dd) n *= x;
+  std::vector<T> out(n);
+  if (n) check(H5Dread(d, native<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), "reading dataset " + name);
+  if (dims) *dims = dd;
+  return out;
+}
+
+template void write_dataset<double>(hid_t, const std::string&, const std::vector<double>&, const std::vector<hsize_t>&, bool, const std::string&);
+template void write_dataset<int64_t>(hid_t, const std::string&, const std::vector<int64_t>&, const std::vector<hsize_t>&, bool, const std::string&);
+template std::vector<double> read_dataset<double>(hid_t, const std::string&, std::vector<hsize_t>*);
+template std::vector<int64_t> read_dataset<int64_t>(hid_t, const std::string&, std::vector<hsize_t>*);
+
+}  // namespace gcnn::h5

@@ -1,0 +1,223 @@
+#include "gcnn/learning_step.hpp"
+
+#include <cmath>
+
+#include "gcnn/fastmath.hpp"
+
+namespace gcnn {
+
+namespace {
+
+// Sums over a network's neurons use L fixed lanes (lane l takes neurons
+// b+l, b+l+L, ...) and a fixed pairwise combination. The order therefore
+// depends only on the network's canonical neuron list, never on memory
+// alignment or on how the compiler splits the loop (MODEL.md §7).
+constexpr int L = 8;
+
+template <int K>
+inline void combine(const double (&acc)[K][L], double* g) {
+  for (int k = 0; k < K; ++k)
+    g[k] -= ((acc[k][0] + acc[k][1]) + (acc[k][2] + acc[k][3])) + ((acc[k][4] + acc[k][5]) + (acc[k][6] + acc[k][7]));
+}
+
+// g -= sum_i tanh(z_i/T) w_i
+template <int K>
+inline void mean_grad(const NeuronBlock& nb, int64_t b, int64_t e, const double* q, double invT, double* g) {
+  const FieldView<K> fv(nb);
+  double acc[K][L] = {};
+  int64_t j = b;
+  for (; j + L <= e; j += L) {
+#pragma omp simd
+    for (int l = 0; l < L; ++l) {
+      const double t = fm::tanh(fv.field(j + l, q) * invT);
+      for (int k = 0; k < K; ++k) acc[k][l] += t * static_cast<double>(fv.w[k][j + l]);
+    }
+  }
+  for (int l = 0; j + l < e; ++l) {
+    const double t = fm::tanh(fv.field(j + l, q) * invT);
+    for (int k = 0; k < K; ++k) acc[k][l] += t * static_cast<double>(fv.w[k][j + l]);
+  }
+  combine<K>(acc, g);
+}
+
+// g -= sum_i x_i w_i with x_i = +1 iff u_i (1 + e^{-2 z_i/T}) < 1
+template <int K>
+inline void sampled_grad(const NeuronBlock& nb, int64_t b, int64_t e, const double* q, double invT, double* g,
+                         const CounterRng& rng, uint64_t step) {
+  const FieldView<K> fv(nb);
+  const int64_t* id = nb.id.data();
+  double acc[K][L] = {};
+  auto body = [&](int64_t jj, int l) {
+    const double y = fv.field(jj, q) * invT;
+    const double u = CounterRng::u01_32(rng.draw(Purpose::HiddenSample, step, static_cast<uint64_t>(id[jj])).v[0]);
+    const double x = u * (1.0 + fm::exp(-2.0 * y)) < 1.0 ? 1.0 : -1.0;
+    for (int k = 0; k < K; ++k) acc[k][l] += x * static_cast<double>(fv.w[k][jj]);
+  };
+  int64_t j = b;
+  for (; j + L <= e; j += L) {
+#pragma omp simd
+    for (int l = 0; l < L; ++l) body(j + l, l);
+  }
+  for (int l = 0; j + l < e; ++l) body(j + l, l);
+  combine<K>(acc, g);
+}
+
+template <int K>
+inline void euler_maruyama(Ensemble& e, int64_t la, const double* g, uint64_t step, double drift, double kick) {
+  double xi[3];
+  e.rng().normals<K>(Purpose::LearningNoise, step, static_cast<uint64_t>(e.a_lo() + la), xi);
+  double* q = e.q(la);
+  for (int k = 0; k < K; ++k) q[k] = q[k] - drift * g[k] + kick * xi[k];
+  e.wrap(q);
+}
+
+class MeanStep final : public LearningStep {
+ public:
+  explicit MeanStep(const BoundaryLoss& loss) : loss_(loss) {}
+  void advance(Ensemble& e, uint64_t step) override {
+    switch (e.config().K) {
+      case 1: run<1>(e, step); break;
+      case 2: run<2>(e, step); break;
+      default: run<3>(e, step); break;
+    }
+  }
+
+ private:
+  template <int K>
+  void run(Ensemble& e, uint64_t step) {
+    const Config& c = e.config();
+    const double drift = c.eta * c.gamma, kick = std::sqrt(2.0 * c.eta * c.gamma * c.Tq), invT = 1.0 / c.T;
+    for (int64_t la = 0; la < e.n_local(); ++la) {
+      double g[3] = {0, 0, 0};
+      loss_.add_gradient(e.q(la), g);
+      mean_grad<K>(e.active(), e.begin(la), e.end(la), e.q(la), invT, g);
+      euler_maruyama<K>(e, la, g, step, drift, kick);
+    }
+  }
+  const BoundaryLoss& loss_;
+};
+
+class SampledStep final : public LearningStep {
+ public:
+  explicit SampledStep(const BoundaryLoss& loss) : loss_(loss) {}
+  void advance(Ensemble& e, uint64_t step) override {
+    switch (e.config().K) {
+      case 1: run<1>(e, step); break;
+      case 2: run<2>(e, step); break;
+      default: run<3>(e, step); break;
+    }
+  }
+
+ private:
+  template <int K>
+  void run(Ensemble& e, uint64_t step) {
+    const Config& c = e.config();
+    const double drift = c.eta * c.gamma, kick = std::sqrt(2.0 * c.eta * c.gamma * c.Tq), invT = 1.0 / c.T;
+    for (int64_t la = 0; la < e.n_local(); ++la) {
+      double g[3] = {0, 0, 0};
+      loss_.add_gradient(e.q(la), g);
+      sampled_grad<K>(e.active(), e.begin(la), e.end(la), e.q(la), invT, g, e.rng(), step);
+      euler_maruyama<K>(e, la, g, step, drift, kick);
+    }
+  }
+  const BoundaryLoss& loss_;
+};
+
+// Metropolis-adjusted Langevin on F_a at temperature T_q: no step-size bias.
+class MalaStep final : public LearningStep {
+ public:
+  explicit MalaStep(const BoundaryLoss& loss) : loss_(loss) {}
+  void advance(Ensemble& e, uint64_t step) override {
+    switch (e.config().K) {
+      case 1: run<1>(e, step); break;
+      case 2: run<2>(e, step); break;
+      default: run<3>(e, step); break;
+    }
+  }
+
+ private:
+  template <int K>
+  void run(Ensemble& e, uint64_t step) {
+    const Config& c = e.config();
+    const double h = c.eta * c.gamma, kick = std::sqrt(2.0 * h * c.Tq), invT = 1.0 / c.T;
+    int64_t acc = 0;
+    for (int64_t la = 0; la < e.n_local(); ++la) {
+      const NeuronBlock& nb = e.active();
+      const int64_t b = e.begin(la), en = e.end(la);
+      double* q = e.q(la);
+      double g[3] = {0, 0, 0}, gp[3] = {0, 0, 0}, qp[3], xi[3];
+      loss_.add_gradient(q, g);
+      mean_grad<K>(nb, b, en, q, invT, g);
+      e.rng().normals<K>(Purpose::LearningNoise, step, static_cast<uint64_t>(e.a_lo() + la), xi);
+      for (int k = 0; k < K; ++k) qp[k] = q[k] - h * g[k] + kick * xi[k];
+      e.wrap(qp);
+      loss_.add_gradient(qp, gp);
+      mean_grad<K>(nb, b, en, qp, invT, gp);
+      const double F = set_free_energy(K, nb, b, en, q, c.T, loss_);
+      const double Fp = set_free_energy(K, nb, b, en, qp, c.T, loss_);
+      // log q(x|x') - log q(x'|x) for the Langevin proposal
+      double fwd = 0, bwd = 0;
+      for (int k = 0; k < K; ++k) {
+        const double d = displacement(e, k, qp[k], q[k]);  // q' - q (minimal image)
+        fwd += (d + h * g[k]) * (d + h * g[k]);
+        bwd += (-d + h * gp[k]) * (-d + h * gp[k]);
+      }
+      const double log_alpha = -(Fp - F) / c.Tq - (bwd - fwd) / (4.0 * h * c.Tq);
+      const auto r = e.rng().draw(Purpose::MalaAccept, step, static_cast<uint64_t>(e.a_lo() + la));
+      if (std::log(CounterRng::u01_64(r.v[0], r.v[1])) < log_alpha) {
+        for (int k = 0; k < K; ++k) q[k] = qp[k];
+        ++acc;
+      }
+    }
+    proposed_ += e.n_local();
+    accepted_ += acc;
+  }
+  static double displacement(const Ensemble& e, int k, double to, double from) {
+    double d = to - from;
+    const Config& c = e.config();
+    if (c.periodic) {
+      const double Lk = c.grid_hi[k] - c.grid_lo[k];
+      d -= Lk * std::round(d / Lk);
+    }
+    return d;
+  }
+  const BoundaryLoss& loss_;
+};
+
+class FrozenStep final : public LearningStep {
+ public:
+  void advance(Ensemble&, uint64_t) override {}
+};
+
+}  // namespace
+
+void hidden_gradient(int K, const NeuronBlock& nb, int64_t b, int64_t e, const double* q, double T, double* g) {
+  switch (K) {
+    case 1: mean_grad<1>(nb, b, e, q, 1.0 / T, g); break;
+    case 2: mean_grad<2>(nb, b, e, q, 1.0 / T, g); break;
+    default: mean_grad<3>(nb, b, e, q, 1.0 / T, g); break;
+  }
+}
+
+double set_free_energy(int K, const NeuronBlock& nb, int64_t b, int64_t e, const double* q, double T,
+                       const BoundaryLoss& loss) {
+  double F = 0;
+  for (int64_t j = b; j < e; ++j) {
+    double z = nb.c[j];
+    for (int k = 0; k < K; ++k) z += static_cast<double>(nb.w[k][j]) * q[k];
+    F += neuron_free_energy(z, T);
+  }
+  return loss.value(q) + F;
+}
+
+std::unique_ptr<LearningStep> make_learning_step(const Config& c, const BoundaryLoss& loss) {
+  switch (c.mode) {
+    case GradMode::Mean: return std::make_unique<MeanStep>(loss);
+    case GradMode::Sampled: return std::make_unique<SampledStep>(loss);
+    case GradMode::Mala: return std::make_unique<MalaStep>(loss);
+    case GradMode::Frozen: break;
+  }
+  return std::make_unique<FrozenStep>();
+}
+
+}  // namespace gcnn

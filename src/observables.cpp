@@ -1,0 +1,247 @@
+#include "gcnn/observables.hpp"
+
+#include <cmath>
+#include <numbers>
+
+namespace gcnn {
+
+namespace {
+constexpr int kExtraHbar = 4;    // hbar_mu / n, n = 1..4, appended to the scan
+constexpr int kDFBins = 100;     // Delta F histogram over mu +- 10 T, plus under/overflow
+// int64 layout after the q histogram: outside, N hist, dF hist, counters
+enum Counter { kReservoir, kJoinProp, kJoinAcc, kLeaveProp, kLeaveAcc, kMalaProp, kMalaAcc, kDFCount, kNCounters };
+enum DSum { kNets, kU, kU2, kF, kF2, kOm, kOm2, kN, kN2, kDF, kDF2, kSecNets, kNDSum };
+
+std::vector<hsize_t> grid_shape(const Grid& g) {
+  std::vector<hsize_t> s;
+  for (int k = 0; k < g.K(); ++k) s.push_back(static_cast<hsize_t>(g.n(k)));
+  return s;
+}
+double spread(double s, double s2, double n) {
+  if (n < 2) return 0.0;
+  const double m = s / n;
+  return std::sqrt(std::max(0.0, s2 / n - m * m) * n / (n - 1));
+}
+}  // namespace
+
+Observables::Observables(const Config& c, const GrandPotential& gp, const BoundaryLoss& loss)
+    : cfg_(c), grid_(c), loss_(loss), omega_(gp.omega()), log_eN_(gp.log_eN()), NT_(gp.n_max() + 2) {
+  for (int64_t j = 0; j < c.hbar_n; ++j)
+    hbar_.push_back(c.hbar_min * std::pow(c.hbar_max / c.hbar_min, static_cast<double>(j) / (c.hbar_n - 1)));
+  hbar_mu_ = c.hbar_scale * std::fabs(c.mu) / (2.0 * std::numbers::pi);
+  ihbar_mu_ = static_cast<int>(hbar_.size());
+  for (int n = 1; n <= kExtraHbar; ++n) hbar_.push_back(hbar_mu_ > 0 ? hbar_mu_ / n : c.hbar_max);
+  for (int b = 0; b <= kDFBins; ++b) dF_edges_.push_back(c.mu - 10.0 * c.T + 20.0 * c.T * b / kDFBins);
+  const size_t G = static_cast<size_t>(grid_.size());
+  ihist_.assign(G + 1 + static_cast<size_t>(c.n_max + 2) + (kDFBins + 2) + kNCounters, 0);
+  dsum_.assign(kNDSum + 4 * G * hbar_.size(), 0.0);
+}
+
+void Observables::declare(ResultsFile& out) const {
+  const auto gs = grid_shape(grid_);
+  const hsize_t nh = static_cast<hsize_t>(cfg_.hbar_n);
+  out.declare("q_histogram", gs, true, "networks", "count of networks per grid cell (C order, last q axis fastest)");
+  out.declare("q_outside", {}, true, "networks", "networks outside the grid");
+  out.declare("n_histogram", {static_cast<hsize_t>(cfg_.n_max + 2)}, true, "networks",
+              "count of networks with N_a = 0..n_max; last bin N_a > n_max");
+  out.declare("reservoir", {}, true, "neurons", "neurons in the reservoir");
+  out.declare("occupied_fraction", {}, false, "1", "fraction of neurons in some network, 1 - N_res/R");
+  out.declare("join_acceptance", {}, false, "1", "accepted / proposed joins since the previous sample");
+  out.declare("leave_acceptance", {}, false, "1", "accepted / proposed leaves since the previous sample");
+  out.declare("mala_acceptance", {}, false, "1", "MALA acceptance since the previous sample (0 if not mala)");
+  out.declare("N", {2}, false, "neurons", "mean and standard deviation of N_a");
+  out.declare("loss", {2}, false, "energy", "mean and standard deviation of U(q_a)");
+  out.declare("F_set", {2}, false, "energy", "mean and standard deviation of F_a(q_a) = U + sum_{i in A_a} f_i");
+  out.declare("omega", {2}, false, "energy", "mean and standard deviation of Omega(q_a) (analytic, interpolated)");
+  out.declare("delta_F", {2}, false, "energy", "mean and standard deviation of F_{N+1}(q_a) - F_{N_a}(q_a)");
+  out.declare("delta_F_histogram", {kDFBins + 2}, true, "networks",
+              "histogram of Delta F over the bin edges attribute; first/last bins: under/overflow");
+  out.declare("coherence_sector", {nh}, false, "1", "C(hbar) with the sector free energy F_{N_a}; hbar attribute");
+  out.declare("coherence_set", {nh}, false, "1", "C(hbar) with the set free energy F_a; hbar attribute");
+  out.declare("coherence_hbar_mu_over_n", {kExtraHbar, 2}, false, "1",
+              "C at hbar = hbar_mu/n, n = 1..4; columns: sector, set");
+  std::vector<hsize_t> ps = gs;
+  ps.push_back(2);
+  out.declare("psi_ensemble", ps, false, "q^(-K/2)",
+              "sqrt(p) Z/|Z| at hbar_mu with the sector free energy; last axis: Re, Im");
+  const std::vector<double> scan(hbar_.begin(), hbar_.begin() + cfg_.hbar_n);
+  h5::Handle d1(H5Dopen2(out.file(), "observables/coherence_sector/value", H5P_DEFAULT), "open");
+  h5::attr(d1, "hbar", scan);
+  h5::Handle d2(H5Dopen2(out.file(), "observables/coherence_set/value", H5P_DEFAULT), "open");
+  h5::attr(d2, "hbar", scan);
+  h5::Handle d3(H5Dopen2(out.file(), "observables/delta_F_histogram/value", H5P_DEFAULT), "open");
+  h5::attr(d3, "edges", dF_edges_);
+  h5::Handle d4(H5Dopen2(out.file(), "observables/coherence_hbar_mu_over_n/value", H5P_DEFAULT), "open");
+  h5::attr(d4, "hbar", std::vector<double>(hbar_.begin() + ihbar_mu_, hbar_.end()));
+}
+
+void Observables::write_static(ResultsFile& out, const GrandPotential& gp) const {
+  h5::Handle g = h5::create_group(out.file(), "grand_potential");
+  const bool root = out.comm().root();
+  const auto gs = grid_shape(grid_);
+  const hsize_t G = static_cast<hsize_t>(grid_.size());
+  h5::write_dataset<double>(g, "cell_centres", grid_.centres(), {G, static_cast<hsize_t>(cfg_.K)}, root, "q");
+  h5::write_dataset<double>(g, "omega", gp.omega(), gs, root, "energy");
+  h5::write_dataset<double>(g, "p_eq", gp.p_eq(), gs, root, "q^-K");
+  h5::write_dataset<double>(g, "log_lambda", gp.log_lambda(), gs, root, "1");
+  std::vector<hsize_t> es = gs;
+  es.push_back(static_cast<hsize_t>(NT_));
+  h5::write_dataset<double>(g, "log_eN", gp.log_eN(), es, root, "1");
+  h5::attr(g, "sector_method", gp.sector_method());
+  h5::attr(g, "mean_field_iterations", static_cast<int64_t>(gp.iterations()));
+  h5::attr(g, "mean_field_residual", gp.residual());
+  h5::attr(g, "predicted_occupied_fraction", gp.predicted_occupancy());
+  h5::attr(g, "hbar_mu", hbar_mu_);
+  h5::attr(g, "hbar_E", 2.0 * cfg_.Tq);
+  h5::attr(g, "mass", 1.0 / cfg_.gamma);
+  h5::attr(g, "grid_lo", cfg_.grid_lo);
+  h5::attr(g, "grid_hi", cfg_.grid_hi);
+  h5::attr(g, "grid_n", cfg_.grid_n);
+  h5::attr(g, "description", std::string("analytic Omega(q) = U - T sum_i ln(1 + b'_i) on the cell centres, "
+                                         "p_eq = e^{-Omega/T_q}/Z, Lambda = sum_i b_i and ln e_N(b) tables"));
+}
+
+SampleSummary Observables::sample(const Ensemble& e, const ExchangeCounters& ex, const LearningStep& ls,
+                                  ResultsFile& out) {
+  const int K = cfg_.K;
+  const double T = cfg_.T;
+  const size_t G = static_cast<size_t>(grid_.size());
+  const size_t NH = hbar_.size();
+  const size_t nN = static_cast<size_t>(cfg_.n_max + 2);
+  std::fill(ihist_.begin(), ihist_.end(), 0);
+  std::fill(dsum_.begin(), dsum_.end(), 0.0);
+  int64_t* qh = ihist_.data();
+  int64_t& outside = ihist_[G];
+  int64_t* nh = ihist_.data() + G + 1;
+  int64_t* dfh = nh + nN;
+  int64_t* cnt = dfh + kDFBins + 2;
+  double* ds = dsum_.data();
+  double* zsec = ds + kNDSum;
+  double* zset = zsec + 2 * G * NH;
+
+  for (int64_t la = 0; la < e.n_local(); ++la) {
+    const double* q = e.q(la);
+    const int64_t N = e.N(la);
+    const int64_t g = grid_.cell(q);
+    if (g >= 0) ++qh[g]; else ++outside;
+    ++nh[std::min<int64_t>(N, cfg_.n_max + 1)];
+    const double U = loss_.value(q);
+    const double Fset = set_free_energy(K, e.active(), e.begin(la), e.end(la), q, T, loss_);
+    const double Om = grid_.interpolate(omega_, 1, 0, q);
+    ds[kNets] += 1; ds[kU] += U; ds[kU2] += U * U; ds[kF] += Fset; ds[kF2] += Fset * Fset;
+    ds[kOm] += Om; ds[kOm2] += Om * Om; ds[kN] += static_cast<double>(N); ds[kN2] += static_cast<double>(N * N);
+    const bool have_sector = N + 1 < NT_;
+    double Fsec = 0;
+    if (have_sector) {
+      const double l0 = grid_.interpolate(log_eN_, static_cast<int>(NT_), static_cast<int>(N), q);
+      const double l1 = grid_.interpolate(log_eN_, static_cast<int>(NT_), static_cast<int>(N + 1), q);
+      Fsec = U - T * l0;
+      const double dF = -T * (l1 - l0);
+      ds[kDF] += dF; ds[kDF2] += dF * dF; ds[kSecNets] += 1;
+      const double t = (dF - dF_edges_.front()) / (dF_edges_.back() - dF_edges_.front()) * kDFBins;
+      const int64_t b = t < 0 ? 0 : t >= kDFBins ? kDFBins + 1 : static_cast<int64_t>(t) + 1;
+      ++dfh[b];
+      ++cnt[kDFCount];
+    }
+    if (g >= 0) {
+      double* zs = zsec + 2 * (static_cast<size_t>(g) * NH);
+      double* zf = zset + 2 * (static_cast<size_t>(g) * NH);
+      for (size_t j = 0; j < NH; ++j) {
+        if (have_sector) { zs[2 * j] += std::cos(Fsec / hbar_[j]); zs[2 * j + 1] += std::sin(Fsec / hbar_[j]); }
+        zf[2 * j] += std::cos(Fset / hbar_[j]);
+        zf[2 * j + 1] += std::sin(Fset / hbar_[j]);
+      }
+    }
+  }
+  cnt[kReservoir] = static_cast<int64_t>(e.reservoir().size());
+  cnt[kJoinProp] = ex.join_proposed - last_ex_.join_proposed;
+  cnt[kJoinAcc] = ex.join_accepted - last_ex_.join_accepted;
+  cnt[kLeaveProp] = ex.leave_proposed - last_ex_.leave_proposed;
+  cnt[kLeaveAcc] = ex.leave_accepted - last_ex_.leave_accepted;
+  cnt[kMalaProp] = ls.proposals() - last_prop_;
+  cnt[kMalaAcc] = ls.accepted() - last_acc_;
+  last_ex_ = ex;
+  last_prop_ = ls.proposals();
+  last_acc_ = ls.accepted();
+
+  const Comm& comm = e.comm();
+  const bool root = comm.root();
+  auto reduce = [&](auto* buf, size_t n, MPI_Datatype t) {
+    mpi_check(MPI_Reduce(root ? MPI_IN_PLACE : buf, root ? buf : nullptr, static_cast<int>(n), t, MPI_SUM, 0,
+                         comm.raw()), "MPI_Reduce(observables)");
+  };
+  reduce(ihist_.data(), ihist_.size(), MPI_INT64_T);
+  reduce(dsum_.data(), dsum_.size(), MPI_DOUBLE);
+
+  SampleSummary sum;
+  sum.step = static_cast<int64_t>(e.step());
+  if (root) {
+    const double nets = ds[kNets];
+    out.put("q_histogram", std::vector<int64_t>(qh, qh + G));
+    out.put("q_outside", std::vector<int64_t>{outside});
+    out.put("n_histogram", std::vector<int64_t>(nh, nh + nN));
+    out.put("reservoir", std::vector<int64_t>{cnt[kReservoir]});
+    const double R = static_cast<double>(cfg_.R());
+    out.put("occupied_fraction", std::vector<double>{1.0 - static_cast<double>(cnt[kReservoir]) / R});
+    auto rate = [](int64_t a, int64_t p) { return p > 0 ? static_cast<double>(a) / static_cast<double>(p) : 0.0; };
+    sum.join_acceptance = rate(cnt[kJoinAcc], cnt[kJoinProp]);
+    sum.leave_acceptance = rate(cnt[kLeaveAcc], cnt[kLeaveProp]);
+    sum.mala_acceptance = rate(cnt[kMalaAcc], cnt[kMalaProp]);
+    out.put("join_acceptance", std::vector<double>{sum.join_acceptance});
+    out.put("leave_acceptance", std::vector<double>{sum.leave_acceptance});
+    out.put("mala_acceptance", std::vector<double>{sum.mala_acceptance});
+    out.put("N", std::vector<double>{ds[kN] / nets, spread(ds[kN], ds[kN2], nets)});
+    out.put("loss", std::vector<double>{ds[kU] / nets, spread(ds[kU], ds[kU2], nets)});
+    out.put("F_set", std::vector<double>{ds[kF] / nets, spread(ds[kF], ds[kF2], nets)});
+    out.put("omega", std::vector<double>{ds[kOm] / nets, spread(ds[kOm], ds[kOm2], nets)});
+    const double nsec = ds[kSecNets];
+    sum.delta_F_mean = nsec > 0 ? ds[kDF] / nsec : 0.0;
+    sum.delta_F_std = spread(ds[kDF], ds[kDF2], nsec);
+    out.put("delta_F", std::vector<double>{sum.delta_F_mean, sum.delta_F_std});
+    out.put("delta_F_histogram", std::vector<int64_t>(dfh, dfh + kDFBins + 2));
+    // C(hbar) = sum_bins |Z| / sum_bins n
+    double in_grid = 0;
+    for (size_t g = 0; g < G; ++g) in_grid += static_cast<double>(qh[g]);
+    std::vector<double> cs(NH, 0.0), cf(NH, 0.0);
+    for (size_t g = 0; g < G; ++g)
+      for (size_t j = 0; j < NH; ++j) {
+        const double* zs = zsec + 2 * (g * NH + j);
+        const double* zf = zset + 2 * (g * NH + j);
+        cs[j] += std::hypot(zs[0], zs[1]);
+        cf[j] += std::hypot(zf[0], zf[1]);
+      }
+    for (size_t j = 0; j < NH; ++j) {
+      cs[j] = in_grid > 0 ? cs[j] / in_grid : 0.0;
+      cf[j] = in_grid > 0 ? cf[j] / in_grid : 0.0;
+    }
+    const size_t ns = static_cast<size_t>(cfg_.hbar_n);
+    out.put("coherence_sector", std::vector<double>(cs.begin(), cs.begin() + ns));
+    out.put("coherence_set", std::vector<double>(cf.begin(), cf.begin() + ns));
+    std::vector<double> extra;
+    for (int n = 0; n < kExtraHbar; ++n) {
+      extra.push_back(cs[ns + n]);
+      extra.push_back(cf[ns + n]);
+    }
+    out.put("coherence_hbar_mu_over_n", extra);
+    sum.coherence_sector_at_hbar_mu = cs[ns];
+    sum.coherence_set_at_hbar_mu = cf[ns];
+    std::vector<double> psi(2 * G, 0.0);
+    const double norm = static_cast<double>(cfg_.M) * grid_.cell_volume();
+    for (size_t g = 0; g < G; ++g) {
+      const double* zs = zsec + 2 * (g * NH + static_cast<size_t>(ihbar_mu_));
+      const double a = std::hypot(zs[0], zs[1]);
+      if (qh[g] == 0 || a == 0) continue;
+      const double amp = std::sqrt(static_cast<double>(qh[g]) / norm);
+      psi[2 * g] = amp * zs[0] / a;
+      psi[2 * g + 1] = amp * zs[1] / a;
+    }
+    out.put("psi_ensemble", psi);
+    sum.mean_N = ds[kN] / nets;
+    sum.reservoir_fraction = static_cast<double>(cnt[kReservoir]) / R;
+    sum.q_outside = outside;
+  }
+  out.write_sample(sum.step, static_cast<double>(e.step()) * cfg_.eta);
+  return sum;
+}
+
+}  // namespace gcnn

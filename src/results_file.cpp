@@ -1,0 +1,163 @@
+#include "gcnn/results_file.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "gcnn/version.hpp"
+
+namespace gcnn {
+
+std::string make_run_id(const Comm& comm) {
+  std::string id;
+  if (comm.root()) {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    uint64_t h = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+    h ^= static_cast<uint64_t>(getpid()) * 0x9E3779B97F4A7C15ull;
+    for (const char* c = host; *c; ++c) h = (h ^ static_cast<uint8_t>(*c)) * 0x100000001B3ull;
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+    id = buf;
+  }
+  comm.bcast(id);
+  return id;
+}
+
+ResultsFile::ResultsFile(const std::string& path, bool overwrite, const Comm& comm, const Config& cfg,
+                         const std::string& run_id)
+    : comm_(comm), file_(h5::create_file(path, overwrite, comm.raw())) {
+  {
+    h5::Handle g = h5::create_group(file_, "h5md");
+    h5::attr(g, "version", std::vector<int64_t>{1, 1});
+    h5::Handle cr = h5::create_group(g, "creator");
+    h5::attr(cr, "name", std::string("gcnn"));
+    h5::attr(cr, "version", std::string(kVersion) + " (" + kGitSha + ")");
+    h5::Handle au = h5::create_group(g, "author");
+    const char* user = std::getenv("USER");
+    h5::attr(au, "name", std::string(user ? user : "gcnn user"));
+  }
+  h5::attr(file_, "gcnn_file_kind", std::string("results"));
+  h5::attr(file_, "gcnn_schema_version", kResultsSchemaVersion);
+  {
+    h5::Handle p = h5::create_group(file_, "parameters");
+    h5::Handle u = h5::create_group(p, "units");
+    for (auto& spec : parameter_specs()) {
+      const std::string v = cfg.value(spec.name);
+      if (spec.type == ParamType::Real && spec.name != "run.seed") {
+        h5::attr(p, spec.name, std::stod(v));
+      } else if (spec.type == ParamType::Int && spec.name != "run.seed") {
+        h5::attr(p, spec.name, static_cast<int64_t>(std::stoll(v)));
+      } else {
+        h5::attr(p, spec.name, v);  // strings, choices, lists, booleans, the 64-bit seed
+      }
+      h5::attr(u, spec.name, spec.unit);
+    }
+    h5::attr(p, "git_sha", std::string(kGitSha));
+    h5::attr(p, "gcnn_version", std::string(kVersion));
+    h5::attr(p, "n_ranks", static_cast<int64_t>(comm.size()));
+    h5::attr(p, "run_id", run_id);
+    h5::attr(p, "config", config_echo(cfg));
+  }
+  h5::Handle obs = h5::create_group(file_, "observables");
+  h5::Handle clock = h5::create_group(obs, "clock");
+  step_ = make_extendible(clock, "step", {}, H5T_NATIVE_INT64);
+  time_ = make_extendible(clock, "time", {}, H5T_NATIVE_DOUBLE);
+  h5::attr(time_, "unit", std::string("time"));
+  h5::attr(step_, "unit", std::string("steps"));
+}
+
+h5::Handle ResultsFile::make_extendible(hid_t parent, const std::string& name, const std::vector<hsize_t>& shape,
+                                        hid_t type) {
+  std::vector<hsize_t> dims{0}, maxd{H5S_UNLIMITED}, chunk{1};
+  size_t row = 1;
+  for (auto s : shape) { dims.push_back(s); maxd.push_back(s); chunk.push_back(s); row *= s; }
+  chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(256, 65536 / std::max<size_t>(row, 1)));
+  h5::Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxd.data()), "H5Screate_simple");
+  h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate(dcpl)");
+  h5::check(H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data()), "H5Pset_chunk");
+  return h5::Handle(H5Dcreate2(parent, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+                    "creating dataset " + name);
+}
+
+void ResultsFile::declare(const std::string& name, const std::vector<hsize_t>& shape, bool integer,
+                          const std::string& unit, const std::string& description) {
+  h5::Handle g = h5::create_group(file_, "observables/" + name);
+  Series s;
+  s.shape = shape;
+  s.integer = integer;
+  for (auto x : shape) s.row_elems *= x;
+  s.value = make_extendible(g, "value", shape, integer ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE);
+  h5::attr(s.value, "unit", unit);
+  h5::attr(g, "description", description);
+  h5::check(H5Lcreate_hard(file_, "/observables/clock/step", g, "step", H5P_DEFAULT, H5P_DEFAULT), "H5Lcreate_hard");
+  h5::check(H5Lcreate_hard(file_, "/observables/clock/time", g, "time", H5P_DEFAULT, H5P_DEFAULT), "H5Lcreate_hard");
+  order_.push_back(name);
+  series_.emplace(name, std::move(s));
+}
+
+void ResultsFile::put(const std::string& name, const std::vector<double>& v) { series_.at(name).d = v; }
+void ResultsFile::put(const std::string& name, const std::vector<int64_t>& v) { series_.at(name).i = v; }
+
+void ResultsFile::append_row(hid_t dset, const std::vector<hsize_t>& shape, hid_t type, const void* data, bool i_write,
+                             hsize_t row_lo, hsize_t rows) {
+  const bool part = rows > 0;  // particles: a block of the second axis
+  std::vector<hsize_t> dims{static_cast<hsize_t>(n_samples_ + 1)};
+  for (auto s : shape) dims.push_back(s);
+  h5::check(H5Dset_extent(dset, dims.data()), "H5Dset_extent");
+  h5::Handle fs(H5Dget_space(dset), "H5Dget_space");
+  std::vector<hsize_t> start(dims.size(), 0), count(dims);
+  start[0] = static_cast<hsize_t>(n_samples_);
+  count[0] = 1;
+  if (part) { start[1] = row_lo; count[1] = rows; }
+  h5::Handle ms(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), "H5Screate_simple");
+  if (i_write) {
+    h5::check(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr), "hyperslab");
+  } else {
+    H5Sselect_none(fs);
+    H5Sselect_none(ms);
+  }
+  h5::Handle x = h5::collective_xfer();
+  h5::check(H5Dwrite(dset, type, ms, fs, x, i_write ? data : nullptr), "H5Dwrite(sample)");
+}
+
+void ResultsFile::write_sample(int64_t step, double time) {
+  const bool root = comm_.root();
+  append_row(step_, {}, H5T_NATIVE_INT64, &step, root);
+  append_row(time_, {}, H5T_NATIVE_DOUBLE, &time, root);
+  for (auto& name : order_) {
+    Series& s = series_.at(name);
+    if (root && (s.integer ? s.i.size() : s.d.size()) != s.row_elems)
+      throw std::logic_error("results series '" + name + "' got a row of the wrong size");
+    append_row(s.value, s.shape, s.integer ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
+               s.integer ? static_cast<const void*>(s.i.data()) : static_cast<const void*>(s.d.data()), root);
+  }
+  if (particles_.valid()) {
+    const hsize_t rows = static_cast<hsize_t>(p_buf_.size() / K_);
+    append_row(particles_, {static_cast<hsize_t>(n_sub_), static_cast<hsize_t>(K_)}, H5T_NATIVE_DOUBLE,
+               p_buf_.data(), rows > 0, static_cast<hsize_t>(p_row_lo_), rows);
+  }
+  ++n_samples_;
+}
+
+void ResultsFile::declare_particles(int64_t n_sub, int K, const std::vector<int64_t>& ids) {
+  n_sub_ = n_sub;
+  K_ = K;
+  h5::Handle g = h5::create_group(file_, "particles/networks/position");
+  particles_ = make_extendible(g, "value", {static_cast<hsize_t>(n_sub), static_cast<hsize_t>(K)}, H5T_NATIVE_DOUBLE);
+  h5::attr(particles_, "unit", std::string("q"));
+  h5::check(H5Lcreate_hard(file_, "/observables/clock/step", g, "step", H5P_DEFAULT, H5P_DEFAULT), "H5Lcreate_hard");
+  h5::check(H5Lcreate_hard(file_, "/observables/clock/time", g, "time", H5P_DEFAULT, H5P_DEFAULT), "H5Lcreate_hard");
+  h5::Handle net = h5::open_group(file_, "particles/networks");
+  h5::write_dataset<int64_t>(net, "id", ids, {static_cast<hsize_t>(n_sub)}, comm_.root(), "1");
+}
+
+void ResultsFile::put_particles(int64_t row_lo, const std::vector<double>& q) {
+  p_row_lo_ = row_lo;
+  p_buf_ = q;
+}
+
+void ResultsFile::flush() { h5::check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "H5Fflush"); }
+
+}  // namespace gcnn
