@@ -199,6 +199,15 @@ void hidden_gradient(int K, const NeuronBlock& nb, int64_t b, int64_t e, const d
   }
 }
 
+void sampled_hidden_gradient(int K, const NeuronBlock& nb, int64_t b, int64_t e, const double* q, double T, double* g,
+                             const CounterRng& rng, uint64_t step) {
+  switch (K) {
+    case 1: sampled_grad<1>(nb, b, e, q, 1.0 / T, g, rng, step); break;
+    case 2: sampled_grad<2>(nb, b, e, q, 1.0 / T, g, rng, step); break;
+    default: sampled_grad<3>(nb, b, e, q, 1.0 / T, g, rng, step); break;
+  }
+}
+
 double set_free_energy(int K, const NeuronBlock& nb, int64_t b, int64_t e, const double* q, double T,
                        const BoundaryLoss& loss) {
   double F = 0;

@@ -29,6 +29,9 @@ std::unique_ptr<LearningStep> make_learning_step(const Config& c, const Boundary
 // grad F_a and F_a of one network's neuron group [b, e) at q (used by the
 // styles, the observables and the tests). Sums run in a fixed order.
 void hidden_gradient(int K, const NeuronBlock& nb, int64_t b, int64_t e, const double* q, double T, double* g);
+// g -= sum_i x_i w_i with the x_i of `sampled` mode at `step` (one draw of SGD's noise).
+void sampled_hidden_gradient(int K, const NeuronBlock& nb, int64_t b, int64_t e, const double* q, double T, double* g,
+                             const CounterRng& rng, uint64_t step);
 double set_free_energy(int K, const NeuronBlock& nb, int64_t b, int64_t e, const double* q, double T,
                        const BoundaryLoss& loss);
 

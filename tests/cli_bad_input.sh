@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Bad input: one clear message naming the problem, exit code 2 on every
+# rank count, and nothing written (an existing output is never replaced).
+# usage: cli_bad_input.sh GCNN MPIEXEC WORKDIR
+set -uo pipefail
+gcnn=$1 mpiexec=$2 dir=$3
+rm -rf "$dir"; mkdir -p "$dir"
+fail=0
+expect() {  # expect "needle" args...
+  local needle=$1; shift
+  local out="$dir/out.h5"
+  rm -f "$out"
+  "$mpiexec" --oversubscribe -n 2 "$gcnn" "$@" > "$dir/stdout" 2> "$dir/stderr"
+  local rc=$?
+  if [ $rc -ne 2 ]; then echo "FAIL ($*): exit $rc, want 2"; cat "$dir/stderr"; fail=1; return; fi
+  if ! grep -qF -- "$needle" "$dir/stderr"; then echo "FAIL ($*): message lacks '$needle':"; cat "$dir/stderr"; fail=1; return; fi
+  if [ "$(grep -c 'gcnn: error' "$dir/stderr")" -ne 1 ]; then echo "FAIL ($*): want exactly one message"; cat "$dir/stderr"; fail=1; return; fi
+  if [ -e "$out" ]; then echo "FAIL ($*): wrote $out"; fail=1; return; fi
+  echo "ok: $* -> $(head -1 "$dir/stderr")"
+}
+o="--output $dir/out.h5"
+expect "model.T = '-1' is out of range" run --model.T -1 $o
+expect "model.T = '0' is out of range" run --model.T 0 $o
+expect "model.K = '4' is out of range" run --model.K 4 $o
+expect "model.M = '0' is out of range" run --model.M 0 $o
+expect "model.mu = 'abc' is not a number" run --model.mu abc $o
+expect "grid.lo must be below grid.hi" run --grid.lo 3 --grid.hi 1 $o
+expect "must have 1 or 2 values" run --model.K 2 --grid.n 4,4,4 $o
+expect "unrecognised option" run --model.bogus 1 $o
+printf '[model]\nM = 10\nchemical_potential = 3\n' > "$dir/typo.ini"
+expect "unknown key 'model.chemical_potential'" run --config "$dir/typo.ini" $o
+expect "cannot read config file" run --config "$dir/missing.ini" $o
+expect "unknown command 'rnu'" rnu
+echo "not hdf5" > "$dir/junk.h5"
+expect "cannot open" digest "$dir/junk.h5"
+# An existing output file survives a run without --overwrite.
+echo "precious" > "$dir/keep.h5"
+"$mpiexec" --oversubscribe -n 2 "$gcnn" run --run.steps 1 --output "$dir/keep.h5" > /dev/null 2> "$dir/stderr"
+rc=$?
+if [ $rc -ne 2 ] || [ "$(cat "$dir/keep.h5")" != "precious" ] || ! grep -q "exists; pass --overwrite" "$dir/stderr"; then
+  echo "FAIL: existing output: exit $rc"; cat "$dir/stderr"; fail=1
+else
+  echo "ok: existing output kept"
+fi
+exit $fail

@@ -1,0 +1,73 @@
+// The results file has the documented layout (README "Results file schema")
+// and its integer observables are exact: every sample's q histogram plus the
+// out-of-grid count is M, the N histogram sums to M and
+// sum_N N n(N) + reservoir = R when no network exceeds n_max.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "gcnn/h5.hpp"
+#include "gcnn/simulation.hpp"
+#include "test_util.hpp"
+
+namespace {
+using namespace gcnn;
+
+TEST(ResultsFile, HasTheDocumentedLayoutAndExactCounts) {
+  Comm comm;
+  const std::string path = "test_results_np" + std::to_string(comm.size()) + ".h5";
+  const auto cfg = test::config({{"model.M", "50"}, {"model.rho", "4"}, {"model.K", "2"}, {"grid.n", "6,7"},
+                                 {"run.steps", "40"}, {"observables.sample_every", "10"},
+                                 {"observables.particles", "7"}, {"output.file", path}, {"observables.hbar_n", "5"}});
+  std::ostringstream log;
+  const RunResult r = run_simulation(cfg, comm, true, log);
+  comm.barrier();
+  if (!comm.root()) return;
+  h5::Handle f = h5::open_file(path, false, MPI_COMM_SELF);
+  h5::Handle h5md = h5::open_group(f, "h5md");
+  EXPECT_EQ(h5::read_attr_string(h5::open_group(h5md, "creator"), "name"), "gcnn");
+  h5::Handle par = h5::open_group(f, "parameters");
+  EXPECT_EQ(h5::read_attr_int(par, "model.M"), 50);
+  EXPECT_DOUBLE_EQ(h5::read_attr_double(par, "model.mu"), cfg.mu);
+  EXPECT_EQ(h5::read_attr_int(par, "n_ranks"), comm.size());
+  EXPECT_FALSE(h5::read_attr_string(par, "git_sha").empty());
+  EXPECT_EQ(h5::read_attr_string(par, "run_id").size(), 16u);
+  EXPECT_EQ(h5::read_attr_string(h5::open_group(par, "units"), "model.T"), "energy");
+
+  for (const char* name : {"q_histogram", "q_outside", "n_histogram", "reservoir", "occupied_fraction",
+                           "join_acceptance", "leave_acceptance", "N", "loss", "F_set", "omega", "delta_F",
+                           "delta_F_histogram", "coherence_sector", "coherence_set", "coherence_hbar_mu_over_n",
+                           "psi_ensemble"}) {
+    h5::Handle g = h5::open_group(f, std::string("observables/") + name);
+    const auto steps = h5::read_dataset<int64_t>(g, "step");
+    EXPECT_EQ(steps, (std::vector<int64_t>{0, 10, 20, 30, 40})) << name;
+    EXPECT_EQ(h5::read_dataset<double>(g, "time").back(), 40 * cfg.eta) << name;
+    h5::Handle v(H5Dopen2(g, "value", H5P_DEFAULT), name);
+    EXPECT_NO_THROW(h5::read_attr_string(v, "unit")) << name;
+  }
+  std::vector<hsize_t> dims;
+  const auto qh = h5::read_dataset<int64_t>(f, "observables/q_histogram/value", &dims);
+  ASSERT_EQ(dims, (std::vector<hsize_t>{5, 6, 7}));
+  const auto out = h5::read_dataset<int64_t>(f, "observables/q_outside/value");
+  const auto nh = h5::read_dataset<int64_t>(f, "observables/n_histogram/value", &dims);
+  const auto res = h5::read_dataset<int64_t>(f, "observables/reservoir/value");
+  const size_t nb = dims[1];
+  for (size_t s = 0; s < 5; ++s) {
+    int64_t sum = out[s], nsum = 0, neurons = res[s];
+    for (size_t g = 0; g < 42; ++g) sum += qh[s * 42 + g];
+    for (size_t n = 0; n < nb; ++n) {
+      nsum += nh[s * nb + n];
+      neurons += static_cast<int64_t>(n) * nh[s * nb + n];
+    }
+    EXPECT_EQ(sum, 50) << "sample " << s;
+    EXPECT_EQ(nsum, 50) << "sample " << s;
+    if (nh[s * nb + nb - 1] == 0) EXPECT_EQ(neurons, cfg.R()) << "sample " << s;
+  }
+  const auto pos = h5::read_dataset<double>(f, "particles/networks/position/value", &dims);
+  EXPECT_EQ(dims, (std::vector<hsize_t>{5, 7, 2}));
+  EXPECT_EQ(h5::read_dataset<int64_t>(f, "particles/networks/id").size(), 7u);
+  EXPECT_EQ(h5::read_dataset<double>(f, "grand_potential/omega", &dims).size(), 42u);
+  EXPECT_EQ(h5::read_attr_string(h5::open_group(f, "digest"), "state"), r.digest.text());
+}
+
+}  // namespace
