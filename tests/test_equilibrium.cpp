@@ -85,10 +85,11 @@ Fit sample_and_compare(const Config& cfg, const Config& predicted, const Comm& c
     f.dof += 1;
   }
   f.pvalue = test::chi2_pvalue(f.chi2, f.dof);
+  const double acc =
+      static_cast<double>(comm.sum(learn->accepted())) / std::max<int64_t>(1, comm.sum(learn->proposals()));
   if (comm.root())
     std::printf("M=%lld: chi2 = %.1f over %g cells, p-value %.3g, L1 = %.4f, mala acceptance %.3f\n",
-                static_cast<long long>(cfg.M), f.chi2, f.dof, f.pvalue, f.l1,
-                static_cast<double>(comm.sum(learn->accepted())) / std::max<int64_t>(1, comm.sum(learn->proposals())));
+                static_cast<long long>(cfg.M), f.chi2, f.dof, f.pvalue, f.l1, acc);
   return f;
 }
 
