@@ -175,6 +175,16 @@ Handle collective_xfer() {
   return p;
 }
 
+namespace {
+// Collective MPI-IO transfer for files opened through MPI-IO, default otherwise.
+Handle xfer_for(hid_t obj) {
+  Handle file(H5Iget_file_id(obj), "H5Iget_file_id");
+  Handle fapl(H5Fget_access_plist(file), "H5Fget_access_plist");
+  if (H5Pget_driver(fapl) == H5FD_MPIO) return collective_xfer();
+  return Handle(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate(dxpl)");
+}
+}  // namespace
+
 template <class T>
 void write_dataset(hid_t parent, const std::string& name, const std::vector<T>& data, const std::vector<hsize_t>& dims,
                    bool i_write, const std::string& unit) {
@@ -186,7 +196,7 @@ void write_dataset(hid_t parent, const std::string& name, const std::vector<T>& 
     H5Sselect_none(ms);
     H5Sselect_none(fs);
   }
-  Handle x = collective_xfer();
+  Handle x = xfer_for(parent);
   check(H5Dwrite(d, native<T>(), ms, fs, x, i_write ? data.data() : nullptr), "writing dataset " + name);
   if (!unit.empty()) attr(d, "unit", unit);
 }

@@ -1,0 +1,62 @@
+#pragma once
+// PETSc/SLEPc solver for the derived equations of MODEL.md §4 on a DMDA whose
+// nodes are the cell centres of the gcnn grid (so |psi|^2 and the ensemble
+// histogram live on the same cells):
+//   H = -(hbar^2 / 2m) Laplacian_h + V            (SLEPc, Hermitian)
+//   i hbar dpsi/dt = H psi                          (Crank-Nicolson, psi = Re + i Im as 2 dof)
+//   dp/dt = div(D grad p + gamma grad(Omega) p)     (Scharfetter-Gummel fluxes, backward Euler:
+//                                                    conserves probability, keeps p >= 0,
+//                                                    and p_eq = e^{-Omega/T_q} is exactly stationary)
+// Boundaries: Dirichlet (psi = 0 half a cell outside; no flux for p) or periodic.
+// Arrays passed in and out are full grids in C order (last q axis fastest) on every rank.
+#include <vector>
+
+#include "gcnn/grid.hpp"
+#include "gcnn/petsc_env.hpp"
+
+namespace gcnn {
+
+class SchrodingerSolver {
+ public:
+  SchrodingerSolver(const Grid& grid, bool periodic, double hbar, double mass, const std::vector<double>& V,
+                    MPI_Comm comm);
+
+  struct Eigen {
+    std::vector<double> values;
+    std::vector<std::vector<double>> vectors;  // real, sum |psi|^2 dV = 1, largest component > 0
+    int iterations = 0;
+  };
+  Eigen eigenpairs(int n) const;
+
+  struct Evolution {
+    std::vector<double> t, norm, energy;         // every step (energy: TDSE only)
+    std::vector<double> snap_t;
+    std::vector<std::vector<double>> snapshots;  // TDSE: interleaved (Re, Im); FP: density
+    int max_ksp_iterations = 0;
+  };
+  // psi0 interleaved (Re, Im) per node.
+  Evolution tdse(const std::vector<double>& psi0, double dt, int64_t steps, int64_t n_snap) const;
+  // Omega / T_q at the nodes, D = gamma T_q.
+  Evolution fokker_planck(const std::vector<double>& omega_over_Tq, double D, const std::vector<double>& p0, double dt,
+                          int64_t steps, int64_t n_snap) const;
+
+  double hbar() const { return hbar_; }
+  double mass() const { return mass_; }
+  const Grid& grid() const { return grid_; }
+
+ private:
+  struct Node { PetscInt i, j, k; int64_t g; };
+  template <class F> void for_local_nodes(F f) const;
+  void assemble_H(Mat H) const;
+  std::vector<double> gather(Vec v, int dof) const;            // full grid on every rank
+  void scatter(const std::vector<double>& full, Vec v, int dof) const;
+  void make_da(int dof, DM* da) const;
+
+  Grid grid_;
+  bool periodic_;
+  double hbar_, mass_;
+  std::vector<double> V_;
+  MPI_Comm comm_;
+};
+
+}  // namespace gcnn

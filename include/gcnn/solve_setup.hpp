@@ -1,0 +1,24 @@
+#pragma once
+// What `gcnn solve` and `gcnn verify` need from a configuration: hbar, m and
+// the potential V(q) on the grid nodes (MODEL.md §4).
+//   learning_equilibrium: V = (hbar^2/2m)(|grad phi|^2 - lap phi), phi = Omega/(2 T_q),
+//                         with grad/lap of the analytic Omega; psi_0 = sqrt(p_eq), E_0 = 0.
+//   harmonic: V = m omega^2 |q|^2 / 2;  double_well: kappa sum_k (q_k^2 - s^2)^2;  free: 0.
+#include <vector>
+
+#include "gcnn/config.hpp"
+#include "gcnn/grid.hpp"
+#include "gcnn/mpi_env.hpp"
+
+namespace gcnn {
+
+double resolve_hbar(const Config& c);  // throws ConfigError for hbar = mu with mu = 0
+struct SolveSetup {
+  Grid grid;
+  double hbar = 1, mass = 1;
+  std::vector<double> V;         // at the nodes, C order
+  std::vector<double> omega_Tq;  // Omega/T_q at the nodes (learning_equilibrium), else empty
+};
+SolveSetup make_solve_setup(const Config& c, const Comm& comm);  // collective
+
+}  // namespace gcnn

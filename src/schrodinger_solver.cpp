@@ -1,0 +1,343 @@
+#include "gcnn/schrodinger_solver.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace gcnn {
+
+namespace {
+// DMDA axis x is the last q dimension (fastest in C order), y the one before, z the first.
+inline double bern(double x) {  // B(x) = x / (e^x - 1), B(0) = 1
+  return std::fabs(x) < 1e-8 ? 1.0 - 0.5 * x : x / std::expm1(x);
+}
+}  // namespace
+
+SchrodingerSolver::SchrodingerSolver(const Grid& grid, bool periodic, double hbar, double mass,
+                                     const std::vector<double>& V, MPI_Comm comm)
+    : grid_(grid), periodic_(periodic), hbar_(hbar), mass_(mass), V_(V), comm_(comm) {
+  if (static_cast<int64_t>(V_.size()) != grid_.size()) throw std::logic_error("potential has the wrong size");
+}
+
+void SchrodingerSolver::make_da(int dof, DM* da) const {
+  const DMBoundaryType b = periodic_ ? DM_BOUNDARY_PERIODIC : DM_BOUNDARY_NONE;
+  const int K = grid_.K();
+  if (K == 1) {
+    GCNN_PETSC(DMDACreate1d(comm_, b, static_cast<PetscInt>(grid_.n(0)), dof, 1, nullptr, da));
+  } else if (K == 2) {
+    GCNN_PETSC(DMDACreate2d(comm_, b, b, DMDA_STENCIL_STAR, static_cast<PetscInt>(grid_.n(1)),
+                            static_cast<PetscInt>(grid_.n(0)), PETSC_DECIDE, PETSC_DECIDE, dof, 1, nullptr, nullptr, da));
+  } else {
+    GCNN_PETSC(DMDACreate3d(comm_, b, b, b, DMDA_STENCIL_STAR, static_cast<PetscInt>(grid_.n(2)),
+                            static_cast<PetscInt>(grid_.n(1)), static_cast<PetscInt>(grid_.n(0)), PETSC_DECIDE,
+                            PETSC_DECIDE, PETSC_DECIDE, dof, 1, nullptr, nullptr, nullptr, da));
+  }
+  GCNN_PETSC(DMSetUp(*da));
+}
+
+template <class F>
+void SchrodingerSolver::for_local_nodes(F f) const {
+  // The decomposition depends only on the grid and the communicator, so a
+  // dof = 1 DMDA tells every caller which nodes this rank owns.
+  PDM da;
+  make_da(1, da.out());
+  PetscInt xs, ys, zs, xm, ym, zm;
+  GCNN_PETSC(DMDAGetCorners(da, &xs, &ys, &zs, &xm, &ym, &zm));
+  const int K = grid_.K();
+  const int64_t nx = grid_.n(K - 1), ny = K > 1 ? grid_.n(K - 2) : 1;
+  for (PetscInt k = zs; k < zs + zm; ++k)
+    for (PetscInt j = ys; j < ys + ym; ++j)
+      for (PetscInt i = xs; i < xs + xm; ++i) f(Node{i, j, k, (static_cast<int64_t>(k) * ny + j) * nx + i});
+}
+
+// The 2K+1 point stencil of H at a node: (stencil coordinates, value).
+void SchrodingerSolver::assemble_H(Mat H) const {
+  const int K = grid_.K();
+  const double c = hbar_ * hbar_ / (2.0 * mass_);
+  for_local_nodes([&](const Node& nd) {
+    MatStencil row{};
+    row.i = nd.i; row.j = nd.j; row.k = nd.k;
+    MatStencil cols[7];
+    PetscScalar vals[7];
+    int n = 0;
+    double diag = V_[static_cast<size_t>(nd.g)];
+    for (int ax = 0; ax < K; ++ax) {
+      const int q = K - 1 - ax;
+      const double h2 = grid_.h(q) * grid_.h(q);
+      diag += 2.0 * c / h2;
+      for (int s : {-1, 1}) {
+        MatStencil nb = row;
+        PetscInt* idx = ax == 0 ? &nb.i : ax == 1 ? &nb.j : &nb.k;
+        *idx += s;
+        if (!periodic_ && (*idx < 0 || *idx >= grid_.n(q))) continue;  // psi = 0 outside
+        cols[n] = nb;
+        vals[n++] = -c / h2;
+      }
+    }
+    cols[n] = row;
+    vals[n++] = diag;
+    GCNN_PETSC(MatSetValuesStencil(H, 1, &row, n, cols, vals, INSERT_VALUES));
+  });
+  GCNN_PETSC(MatAssemblyBegin(H, MAT_FINAL_ASSEMBLY));
+  GCNN_PETSC(MatAssemblyEnd(H, MAT_FINAL_ASSEMBLY));
+}
+
+std::vector<double> SchrodingerSolver::gather(Vec v, int dof) const {
+  std::vector<double> full(static_cast<size_t>(grid_.size()) * dof, 0.0);
+  const PetscScalar* a;
+  GCNN_PETSC(VecGetArrayRead(v, &a));
+  size_t l = 0;
+  for_local_nodes([&](const Node& nd) {
+    for (int c = 0; c < dof; ++c) full[static_cast<size_t>(nd.g) * dof + c] = a[l++];
+  });
+  GCNN_PETSC(VecRestoreArrayRead(v, &a));
+  // One owner per entry: the sum is exact.
+  MPI_Allreduce(MPI_IN_PLACE, full.data(), static_cast<int>(full.size()), MPI_DOUBLE, MPI_SUM, comm_);
+  return full;
+}
+
+void SchrodingerSolver::scatter(const std::vector<double>& full, Vec v, int dof) const {
+  PetscScalar* a;
+  GCNN_PETSC(VecGetArray(v, &a));
+  size_t l = 0;
+  for_local_nodes([&](const Node& nd) {
+    for (int c = 0; c < dof; ++c) a[l++] = full[static_cast<size_t>(nd.g) * dof + c];
+  });
+  GCNN_PETSC(VecRestoreArray(v, &a));
+}
+
+SchrodingerSolver::Eigen SchrodingerSolver::eigenpairs(int nev) const {
+  PDM da;
+  make_da(1, da.out());
+  PMat H;
+  GCNN_PETSC(DMCreateMatrix(da, H.out()));
+  assemble_H(H);
+  PEPS eps;
+  GCNN_PETSC(EPSCreate(comm_, eps.out()));
+  GCNN_PETSC(EPSSetOperators(eps, H, nullptr));
+  GCNN_PETSC(EPSSetProblemType(eps, EPS_HEP));
+  GCNN_PETSC(EPSSetWhichEigenpairs(eps, EPS_SMALLEST_REAL));
+  // A generous subspace: degenerate levels (2-D, 3-D oscillators) are otherwise missed.
+  GCNN_PETSC(EPSSetDimensions(eps, nev, std::max(2 * nev + 16, 32), PETSC_DEFAULT));
+  GCNN_PETSC(EPSSetTolerances(eps, 1e-12, 100000));
+  GCNN_PETSC(EPSSetFromOptions(eps));  // users tune with -eps_* / -st_* options
+  GCNN_PETSC(EPSSolve(eps));
+  PetscInt nconv = 0, its = 0;
+  GCNN_PETSC(EPSGetConverged(eps, &nconv));
+  GCNN_PETSC(EPSGetIterationNumber(eps, &its));
+  if (nconv < nev)
+    throw std::runtime_error("SLEPc converged only " + std::to_string(nconv) + " of " + std::to_string(nev) +
+                             " eigenpairs (try -eps_max_it, -st_type sinvert or a coarser grid)");
+  Eigen out;
+  out.iterations = static_cast<int>(its);
+  PVec x;
+  GCNN_PETSC(DMCreateGlobalVector(da, x.out()));
+  const double dV = grid_.cell_volume();
+  for (int i = 0; i < nev; ++i) {
+    PetscScalar kr, ki;
+    GCNN_PETSC(EPSGetEigenpair(eps, i, &kr, &ki, x, nullptr));
+    auto v = gather(x, 1);
+    double norm = 0, big = 0;
+    for (double a : v) {
+      norm += a * a;
+      if (std::fabs(a) > std::fabs(big)) big = a;
+    }
+    const double s = (big < 0 ? -1.0 : 1.0) / std::sqrt(norm * dV);
+    for (double& a : v) a *= s;
+    out.values.push_back(kr);
+    out.vectors.push_back(std::move(v));
+  }
+  return out;
+}
+
+SchrodingerSolver::Evolution SchrodingerSolver::tdse(const std::vector<double>& psi0, double dt, int64_t steps,
+                                                     int64_t n_snap) const {
+  PDM da1, da2;
+  make_da(1, da1.out());
+  make_da(2, da2.out());
+  PMat H, A, B;
+  GCNN_PETSC(DMCreateMatrix(da1, H.out()));
+  assemble_H(H);
+  GCNN_PETSC(DMCreateMatrix(da2, A.out()));
+  GCNN_PETSC(DMCreateMatrix(da2, B.out()));
+  // (I + i a H) psi^{n+1} = (I - i a H) psi^n, a = dt / (2 hbar), in (Re, Im) blocks:
+  // A = [[I, -aH], [aH, I]], B = [[I, aH], [-aH, I]].
+  const double a = dt / (2.0 * hbar_);
+  const int K = grid_.K();
+  const double c = hbar_ * hbar_ / (2.0 * mass_);
+  for_local_nodes([&](const Node& nd) {
+    MatStencil row{};
+    row.i = nd.i; row.j = nd.j; row.k = nd.k;
+    std::vector<std::pair<MatStencil, double>> hs;
+    double diag = V_[static_cast<size_t>(nd.g)];
+    for (int ax = 0; ax < K; ++ax) {
+      const int q = K - 1 - ax;
+      const double h2 = grid_.h(q) * grid_.h(q);
+      diag += 2.0 * c / h2;
+      for (int s : {-1, 1}) {
+        MatStencil nb = row;
+        PetscInt* idx = ax == 0 ? &nb.i : ax == 1 ? &nb.j : &nb.k;
+        *idx += s;
+        if (!periodic_ && (*idx < 0 || *idx >= grid_.n(q))) continue;
+        hs.emplace_back(nb, -c / h2);
+      }
+    }
+    hs.emplace_back(row, diag);
+    for (int comp = 0; comp < 2; ++comp) {
+      MatStencil r = row;
+      r.c = comp;
+      std::vector<MatStencil> cols;
+      std::vector<PetscScalar> va, vb;
+      for (auto& [nb, h] : hs) {
+        MatStencil col = nb;
+        col.c = 1 - comp;
+        cols.push_back(col);
+        const double sign = comp == 0 ? -1.0 : 1.0;  // Re row: -aH Im; Im row: +aH Re
+        va.push_back(sign * a * h);
+        vb.push_back(-sign * a * h);
+      }
+      MatStencil self = r;
+      cols.push_back(self);
+      va.push_back(1.0);
+      vb.push_back(1.0);
+      GCNN_PETSC(MatSetValuesStencil(A, 1, &r, static_cast<PetscInt>(cols.size()), cols.data(), va.data(), INSERT_VALUES));
+      GCNN_PETSC(MatSetValuesStencil(B, 1, &r, static_cast<PetscInt>(cols.size()), cols.data(), vb.data(), INSERT_VALUES));
+    }
+  });
+  for (Mat M : {A.get(), B.get()}) {
+    GCNN_PETSC(MatAssemblyBegin(M, MAT_FINAL_ASSEMBLY));
+    GCNN_PETSC(MatAssemblyEnd(M, MAT_FINAL_ASSEMBLY));
+  }
+  PKSP ksp;
+  GCNN_PETSC(KSPCreate(comm_, ksp.out()));
+  GCNN_PETSC(KSPSetOperators(ksp, A, A));
+  GCNN_PETSC(KSPSetType(ksp, KSPGMRES));
+  // Norm conservation is only as good as the linear solve.
+  GCNN_PETSC(KSPSetTolerances(ksp, 1e-14, 1e-300, PETSC_DEFAULT, 10000));
+  GCNN_PETSC(KSPSetFromOptions(ksp));
+  PVec psi, rhs, re, im, Hre, Him;
+  GCNN_PETSC(DMCreateGlobalVector(da2, psi.out()));
+  GCNN_PETSC(VecDuplicate(psi, rhs.out()));
+  GCNN_PETSC(DMCreateGlobalVector(da1, re.out()));
+  for (auto* v : {&im, &Hre, &Him}) GCNN_PETSC(VecDuplicate(re, v->out()));
+  scatter(psi0, psi, 2);
+  const double dV = grid_.cell_volume();
+  Evolution ev;
+  auto record = [&](int64_t s) {
+    GCNN_PETSC(VecStrideGather(psi, 0, re, INSERT_VALUES));
+    GCNN_PETSC(VecStrideGather(psi, 1, im, INSERT_VALUES));
+    GCNN_PETSC(MatMult(H, re, Hre));
+    GCNN_PETSC(MatMult(H, im, Him));
+    PetscScalar rr, ii, rHr, iHi;
+    GCNN_PETSC(VecDot(re, re, &rr));
+    GCNN_PETSC(VecDot(im, im, &ii));
+    GCNN_PETSC(VecDot(re, Hre, &rHr));
+    GCNN_PETSC(VecDot(im, Him, &iHi));
+    ev.t.push_back(static_cast<double>(s) * dt);
+    ev.norm.push_back((rr + ii) * dV);
+    ev.energy.push_back((rHr + iHi) / (rr + ii));
+    if (n_snap > 0 && (s * n_snap) / std::max<int64_t>(steps, 1) != ((s - 1) * n_snap) / std::max<int64_t>(steps, 1)) {
+      ev.snap_t.push_back(static_cast<double>(s) * dt);
+      ev.snapshots.push_back(gather(psi, 2));
+    }
+  };
+  record(0);
+  if (ev.snapshots.empty()) { ev.snap_t.push_back(0); ev.snapshots.push_back(gather(psi, 2)); }
+  for (int64_t s = 1; s <= steps; ++s) {
+    GCNN_PETSC(MatMult(B, psi, rhs));
+    GCNN_PETSC(KSPSolve(ksp, rhs, psi));
+    KSPConvergedReason why;
+    PetscInt its;
+    GCNN_PETSC(KSPGetConvergedReason(ksp, &why));
+    GCNN_PETSC(KSPGetIterationNumber(ksp, &its));
+    ev.max_ksp_iterations = std::max<int>(ev.max_ksp_iterations, static_cast<int>(its));
+    if (why < 0)
+      throw std::runtime_error("Crank-Nicolson step " + std::to_string(s) + ": KSP did not converge (reason " +
+                               std::to_string(static_cast<int>(why)) + "); try -ksp_type / -pc_type or a smaller dt");
+    record(s);
+  }
+  return ev;
+}
+
+SchrodingerSolver::Evolution SchrodingerSolver::fokker_planck(const std::vector<double>& omT, double D,
+                                                              const std::vector<double>& p0, double dt, int64_t steps,
+                                                              int64_t n_snap) const {
+  PDM da;
+  make_da(1, da.out());
+  PMat A;
+  GCNN_PETSC(DMCreateMatrix(da, A.out()));
+  const int K = grid_.K();
+  // Row i of (I - dt L): Scharfetter-Gummel flux J_{i+1/2} = (D/h)[B(d) p_i - B(-d) p_{i+1}],
+  // d = (Omega_{i+1} - Omega_i)/T_q; columns of L sum to zero (probability is conserved).
+  for_local_nodes([&](const Node& nd) {
+    MatStencil row{};
+    row.i = nd.i; row.j = nd.j; row.k = nd.k;
+    MatStencil cols[7];
+    PetscScalar vals[7];
+    int n = 0;
+    double diag = 1.0;
+    for (int ax = 0; ax < K; ++ax) {
+      const int q = K - 1 - ax;
+      const double w = D / (grid_.h(q) * grid_.h(q));
+      int64_t stride = 1;
+      for (int qq = q + 1; qq < K; ++qq) stride *= grid_.n(qq);
+      const PetscInt pos = ax == 0 ? nd.i : ax == 1 ? nd.j : nd.k;
+      for (int s : {-1, 1}) {
+        PetscInt p = pos + s;
+        if (!periodic_ && (p < 0 || p >= grid_.n(q))) continue;  // no flux through the wall
+        const PetscInt pw = (p + static_cast<PetscInt>(grid_.n(q))) % static_cast<PetscInt>(grid_.n(q));
+        const int64_t gn = nd.g + (pw - pos) * stride;
+        const double d = omT[static_cast<size_t>(gn)] - omT[static_cast<size_t>(nd.g)];  // neighbour minus self
+        // outflow from this node B(d), inflow from the neighbour B(-d)
+        diag += dt * w * bern(d);
+        MatStencil nb = row;
+        (ax == 0 ? nb.i : ax == 1 ? nb.j : nb.k) = p;
+        cols[n] = nb;
+        vals[n++] = -dt * w * bern(-d);
+      }
+    }
+    cols[n] = row;
+    vals[n++] = diag;
+    GCNN_PETSC(MatSetValuesStencil(A, 1, &row, n, cols, vals, INSERT_VALUES));
+  });
+  GCNN_PETSC(MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY));
+  GCNN_PETSC(MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY));
+  PKSP ksp;
+  GCNN_PETSC(KSPCreate(comm_, ksp.out()));
+  GCNN_PETSC(KSPSetOperators(ksp, A, A));
+  GCNN_PETSC(KSPSetType(ksp, KSPGMRES));
+  GCNN_PETSC(KSPSetTolerances(ksp, 1e-13, 1e-300, PETSC_DEFAULT, 10000));
+  GCNN_PETSC(KSPSetOptionsPrefix(ksp, "fp_"));
+  GCNN_PETSC(KSPSetFromOptions(ksp));
+  PVec p, b;
+  GCNN_PETSC(DMCreateGlobalVector(da, p.out()));
+  GCNN_PETSC(VecDuplicate(p, b.out()));
+  scatter(p0, p, 1);
+  const double dV = grid_.cell_volume();
+  Evolution ev;
+  auto record = [&](int64_t s) {
+    PetscScalar sum;
+    GCNN_PETSC(VecSum(p, &sum));
+    ev.t.push_back(static_cast<double>(s) * dt);
+    ev.norm.push_back(sum * dV);
+    if (s == 0 || (n_snap > 0 && (s * n_snap) / steps != ((s - 1) * n_snap) / steps)) {
+      ev.snap_t.push_back(static_cast<double>(s) * dt);
+      ev.snapshots.push_back(gather(p, 1));
+    }
+  };
+  record(0);
+  for (int64_t s = 1; s <= steps; ++s) {
+    GCNN_PETSC(VecCopy(p, b));
+    GCNN_PETSC(KSPSolve(ksp, b, p));
+    KSPConvergedReason why;
+    GCNN_PETSC(KSPGetConvergedReason(ksp, &why));
+    if (why < 0)
+      throw std::runtime_error("Fokker-Planck step " + std::to_string(s) + ": KSP did not converge (reason " +
+                               std::to_string(static_cast<int>(why)) + ")");
+    record(s);
+  }
+  return ev;
+}
+
+}  // namespace gcnn
