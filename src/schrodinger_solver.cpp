@@ -51,36 +51,64 @@ void SchrodingerSolver::for_local_nodes(F f) const {
       for (PetscInt i = xs; i < xs + xm; ++i) f(Node{i, j, k, (static_cast<int64_t>(k) * ny + j) * nx + i});
 }
 
-// The 2K+1 point stencil of H at a node: (stencil coordinates, value).
-void SchrodingerSolver::assemble_H(Mat H) const {
+// The 2K+1 point stencil of H at a node: (column, value); the diagonal last.
+std::vector<std::pair<MatStencil, double>> SchrodingerSolver::h_stencil(const Node& nd) const {
   const int K = grid_.K();
   const double c = hbar_ * hbar_ / (2.0 * mass_);
-  for_local_nodes([&](const Node& nd) {
-    MatStencil row{};
-    row.i = nd.i; row.j = nd.j; row.k = nd.k;
-    MatStencil cols[7];
-    PetscScalar vals[7];
-    int n = 0;
-    double diag = V_[static_cast<size_t>(nd.g)];
-    for (int ax = 0; ax < K; ++ax) {
-      const int q = K - 1 - ax;
-      const double h2 = grid_.h(q) * grid_.h(q);
-      diag += 2.0 * c / h2;
-      for (int s : {-1, 1}) {
-        MatStencil nb = row;
-        PetscInt* idx = ax == 0 ? &nb.i : ax == 1 ? &nb.j : &nb.k;
-        *idx += s;
-        if (!periodic_ && (*idx < 0 || *idx >= grid_.n(q))) continue;  // psi = 0 outside
-        cols[n] = nb;
-        vals[n++] = -c / h2;
-      }
+  MatStencil row{};
+  row.i = nd.i; row.j = nd.j; row.k = nd.k;
+  std::vector<std::pair<MatStencil, double>> out;
+  double diag = V_[static_cast<size_t>(nd.g)];
+  for (int ax = 0; ax < K; ++ax) {
+    const int q = K - 1 - ax;
+    const double h2 = grid_.h(q) * grid_.h(q);
+    diag += 2.0 * c / h2;
+    for (int s : {-1, 1}) {
+      MatStencil nb = row;
+      PetscInt* idx = ax == 0 ? &nb.i : ax == 1 ? &nb.j : &nb.k;
+      *idx += s;
+      if (!periodic_ && (*idx < 0 || *idx >= grid_.n(q))) continue;  // psi = 0 outside
+      out.emplace_back(nb, -c / h2);
     }
-    cols[n] = row;
-    vals[n++] = diag;
-    GCNN_PETSC(MatSetValuesStencil(H, 1, &row, n, cols, vals, INSERT_VALUES));
+  }
+  out.emplace_back(row, diag);
+  return out;
+}
+
+void SchrodingerSolver::assemble_H(Mat H) const {
+  for_local_nodes([&](const Node& nd) {
+    const auto st = h_stencil(nd);
+    std::vector<MatStencil> cols;
+    std::vector<PetscScalar> vals;
+    for (auto& [col, v] : st) { cols.push_back(col); vals.push_back(v); }
+    const MatStencil row = st.back().first;
+    GCNN_PETSC(MatSetValuesStencil(H, 1, &row, static_cast<PetscInt>(cols.size()), cols.data(), vals.data(),
+                                   INSERT_VALUES));
   });
   GCNN_PETSC(MatAssemblyBegin(H, MAT_FINAL_ASSEMBLY));
   GCNN_PETSC(MatAssemblyEnd(H, MAT_FINAL_ASSEMBLY));
+}
+
+// GMRES with our tolerance first, then the user's options; every solve checked.
+void SchrodingerSolver::make_ksp(Mat A, double rtol, const char* prefix, KSP* ksp) const {
+  GCNN_PETSC(KSPCreate(comm_, ksp));
+  GCNN_PETSC(KSPSetOperators(*ksp, A, A));
+  GCNN_PETSC(KSPSetType(*ksp, KSPGMRES));
+  GCNN_PETSC(KSPSetTolerances(*ksp, rtol, 1e-300, PETSC_DEFAULT, 10000));
+  if (prefix) GCNN_PETSC(KSPSetOptionsPrefix(*ksp, prefix));
+  GCNN_PETSC(KSPSetFromOptions(*ksp));
+}
+
+int SchrodingerSolver::solve_checked(KSP ksp, Vec b, Vec x, const char* what, int64_t step) const {
+  GCNN_PETSC(KSPSolve(ksp, b, x));
+  KSPConvergedReason why;
+  PetscInt its;
+  GCNN_PETSC(KSPGetConvergedReason(ksp, &why));
+  GCNN_PETSC(KSPGetIterationNumber(ksp, &its));
+  if (why < 0)
+    throw std::runtime_error(std::string(what) + " step " + std::to_string(step) + ": KSP did not converge (reason " +
+                             std::to_string(static_cast<int>(why)) + "); try -ksp_type / -pc_type or a smaller dt");
+  return static_cast<int>(its);
 }
 
 std::vector<double> SchrodingerSolver::gather(Vec v, int dof) const {
@@ -164,26 +192,9 @@ SchrodingerSolver::Evolution SchrodingerSolver::tdse(const std::vector<double>& 
   // (I + i a H) psi^{n+1} = (I - i a H) psi^n, a = dt / (2 hbar), in (Re, Im) blocks:
   // A = [[I, -aH], [aH, I]], B = [[I, aH], [-aH, I]].
   const double a = dt / (2.0 * hbar_);
-  const int K = grid_.K();
-  const double c = hbar_ * hbar_ / (2.0 * mass_);
   for_local_nodes([&](const Node& nd) {
-    MatStencil row{};
-    row.i = nd.i; row.j = nd.j; row.k = nd.k;
-    std::vector<std::pair<MatStencil, double>> hs;
-    double diag = V_[static_cast<size_t>(nd.g)];
-    for (int ax = 0; ax < K; ++ax) {
-      const int q = K - 1 - ax;
-      const double h2 = grid_.h(q) * grid_.h(q);
-      diag += 2.0 * c / h2;
-      for (int s : {-1, 1}) {
-        MatStencil nb = row;
-        PetscInt* idx = ax == 0 ? &nb.i : ax == 1 ? &nb.j : &nb.k;
-        *idx += s;
-        if (!periodic_ && (*idx < 0 || *idx >= grid_.n(q))) continue;
-        hs.emplace_back(nb, -c / h2);
-      }
-    }
-    hs.emplace_back(row, diag);
+    const auto hs = h_stencil(nd);
+    const MatStencil row = hs.back().first;
     for (int comp = 0; comp < 2; ++comp) {
       MatStencil r = row;
       r.c = comp;
@@ -210,12 +221,7 @@ SchrodingerSolver::Evolution SchrodingerSolver::tdse(const std::vector<double>& 
     GCNN_PETSC(MatAssemblyEnd(M, MAT_FINAL_ASSEMBLY));
   }
   PKSP ksp;
-  GCNN_PETSC(KSPCreate(comm_, ksp.out()));
-  GCNN_PETSC(KSPSetOperators(ksp, A, A));
-  GCNN_PETSC(KSPSetType(ksp, KSPGMRES));
-  // Norm conservation is only as good as the linear solve.
-  GCNN_PETSC(KSPSetTolerances(ksp, 1e-14, 1e-300, PETSC_DEFAULT, 10000));
-  GCNN_PETSC(KSPSetFromOptions(ksp));
+  make_ksp(A, 1e-14, nullptr, ksp.out());  // norm conservation is only as good as the solve
   PVec psi, rhs, re, im, Hre, Him;
   GCNN_PETSC(DMCreateGlobalVector(da2, psi.out()));
   GCNN_PETSC(VecDuplicate(psi, rhs.out()));
@@ -246,15 +252,7 @@ SchrodingerSolver::Evolution SchrodingerSolver::tdse(const std::vector<double>& 
   if (ev.snapshots.empty()) { ev.snap_t.push_back(0); ev.snapshots.push_back(gather(psi, 2)); }
   for (int64_t s = 1; s <= steps; ++s) {
     GCNN_PETSC(MatMult(B, psi, rhs));
-    GCNN_PETSC(KSPSolve(ksp, rhs, psi));
-    KSPConvergedReason why;
-    PetscInt its;
-    GCNN_PETSC(KSPGetConvergedReason(ksp, &why));
-    GCNN_PETSC(KSPGetIterationNumber(ksp, &its));
-    ev.max_ksp_iterations = std::max<int>(ev.max_ksp_iterations, static_cast<int>(its));
-    if (why < 0)
-      throw std::runtime_error("Crank-Nicolson step " + std::to_string(s) + ": KSP did not converge (reason " +
-                               std::to_string(static_cast<int>(why)) + "); try -ksp_type / -pc_type or a smaller dt");
+    ev.max_ksp_iterations = std::max(ev.max_ksp_iterations, solve_checked(ksp, rhs, psi, "Crank-Nicolson", s));
     record(s);
   }
   return ev;
@@ -304,12 +302,7 @@ SchrodingerSolver::Evolution SchrodingerSolver::fokker_planck(const std::vector<
   GCNN_PETSC(MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY));
   GCNN_PETSC(MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY));
   PKSP ksp;
-  GCNN_PETSC(KSPCreate(comm_, ksp.out()));
-  GCNN_PETSC(KSPSetOperators(ksp, A, A));
-  GCNN_PETSC(KSPSetType(ksp, KSPGMRES));
-  GCNN_PETSC(KSPSetTolerances(ksp, 1e-13, 1e-300, PETSC_DEFAULT, 10000));
-  GCNN_PETSC(KSPSetOptionsPrefix(ksp, "fp_"));
-  GCNN_PETSC(KSPSetFromOptions(ksp));
+  make_ksp(A, 1e-13, "fp_", ksp.out());
   PVec p, b;
   GCNN_PETSC(DMCreateGlobalVector(da, p.out()));
   GCNN_PETSC(VecDuplicate(p, b.out()));
@@ -329,12 +322,7 @@ SchrodingerSolver::Evolution SchrodingerSolver::fokker_planck(const std::vector<
   record(0);
   for (int64_t s = 1; s <= steps; ++s) {
     GCNN_PETSC(VecCopy(p, b));
-    GCNN_PETSC(KSPSolve(ksp, b, p));
-    KSPConvergedReason why;
-    GCNN_PETSC(KSPGetConvergedReason(ksp, &why));
-    if (why < 0)
-      throw std::runtime_error("Fokker-Planck step " + std::to_string(s) + ": KSP did not converge (reason " +
-                               std::to_string(static_cast<int>(why)) + ")");
+    ev.max_ksp_iterations = std::max(ev.max_ksp_iterations, solve_checked(ksp, b, p, "Fokker-Planck", s));
     record(s);
   }
   return ev;

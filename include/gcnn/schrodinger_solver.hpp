@@ -9,6 +9,7 @@
 //                                                    and p_eq = e^{-Omega/T_q} is exactly stationary)
 // Boundaries: Dirichlet (psi = 0 half a cell outside; no flux for p) or periodic.
 // Arrays passed in and out are full grids in C order (last q axis fastest) on every rank.
+#include <utility>
 #include <vector>
 
 #include "gcnn/grid.hpp"
@@ -47,7 +48,10 @@ class SchrodingerSolver {
  private:
   struct Node { PetscInt i, j, k; int64_t g; };
   template <class F> void for_local_nodes(F f) const;
+  std::vector<std::pair<MatStencil, double>> h_stencil(const Node& nd) const;
   void assemble_H(Mat H) const;
+  void make_ksp(Mat A, double rtol, const char* prefix, KSP* ksp) const;
+  int solve_checked(KSP ksp, Vec b, Vec x, const char* what, int64_t step) const;
   std::vector<double> gather(Vec v, int dof) const;            // full grid on every rank
   void scatter(const std::vector<double>& full, Vec v, int dof) const;
   void make_da(int dof, DM* da) const;
