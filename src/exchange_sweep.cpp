@@ -58,6 +58,7 @@ void ExchangeSweep::decide_leaves(Ensemble& e, uint64_t step) {
   }
   counters_.leave_proposed += nact;
   counters_.leave_accepted += left;
+  leaving_ = left;
 }
 
 // Join test on the owner of m.a: u * e^{-mu/T} < 2cosh(z/T), i.e.
@@ -195,16 +196,14 @@ void ExchangeSweep::run(Ensemble& e, uint64_t step) {
   lap(timing_.communicate);
 
   // Arriving proposals; rejected ones join this rank's reservoir.
-  int64_t leaving = 0;
-  for (auto l : leave_) leaving += l;
-  res.resize(kept + recv_.size() + static_cast<size_t>(leaving));
+  res.resize(kept + recv_.size() + static_cast<size_t>(leaving_));
   size_t nrn = kept;
   for (const Mover& m : recv_) {
     if (accept(m)) joiners_.push_back(m);
     else res.set(nrn++, m.id, m.p);
   }
   counters_.join_accepted += static_cast<int64_t>(joiners_.size());
-  res.resize(nrn + static_cast<size_t>(leaving));  // leavers are appended by rebuild()
+  res.resize(nrn + static_cast<size_t>(leaving_));  // leavers are appended by rebuild()
   sort_joiners(e);
   switch (K) {
     case 1: rebuild<1>(e); break;
@@ -248,11 +247,9 @@ void ExchangeSweep::rebuild(Ensemble& e) {
   const uint8_t* leave = leave_.data();
 
   noff[0] = 0;
-  int64_t left = 0;
   for (int64_t la = 0; la < n; ++la) {
     int64_t go = 0;
     for (int64_t j = off[la]; j < off[la + 1]; ++j) go += leave[j];
-    left += go;
     noff[la + 1] = noff[la] + (off[la + 1] - off[la] - go) + (join_start_[la + 1] - join_start_[la]);
   }
   na.resize(static_cast<size_t>(noff[n]));
@@ -267,7 +264,7 @@ void ExchangeSweep::rebuild(Ensemble& e) {
   float* nc = na.c.data();
   int64_t* rid = res.id.data();
   float* rc = res.c.data();
-  int64_t rpos = static_cast<int64_t>(res.size()) - left;
+  int64_t rpos = static_cast<int64_t>(res.size()) - leaving_;
   const Mover* jn = sorted_.data();
   for (int64_t la = 0; la < n; ++la) {
     int64_t out = noff[la];

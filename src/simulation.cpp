@@ -45,7 +45,6 @@ RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, st
   }
 
   auto loss = make_boundary_loss(cfg);
-  Observables* obs_ptr = nullptr;
   ResultsFile out(cfg.output, overwrite, comm, cfg, run_id);
   std::unique_ptr<Observables> obs;
   {
@@ -58,7 +57,6 @@ RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, st
     obs->declare(out);
     obs->write_static(out, gp);
   }
-  obs_ptr = obs.get();
 
   Ensemble ens(cfg, comm);
   auto learn = make_learning_step(cfg, *loss);
@@ -82,7 +80,7 @@ RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, st
       }
       out.put_particles(j_lo, pbuf);
     }
-    return obs_ptr->sample(ens, sweep.counters(), *learn, out);
+    return obs->sample(ens, sweep.counters(), *learn, out);
   };
 
   SampleSummary last = take_sample();

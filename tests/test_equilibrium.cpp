@@ -93,12 +93,16 @@ Fit sample_and_compare(const Config& cfg, const Config& predicted, const Comm& c
   return f;
 }
 
+// One network, 6 neurons, MALA: the exact case.
+std::vector<std::pair<std::string, std::string>> single_network() {
+  return {{"model.M", "1"}, {"model.rho", "6"}, {"model.mu", "-0.5"}, {"model.sigma_w", "0.6"},
+          {"model.sigma_c", "0.4"}, {"learning.mode", "mala"}, {"learning.eta", "0.04"}, {"grid.lo", "-2.2"},
+          {"grid.hi", "2.2"}, {"grid.n", "44"}, {"run.seed", "17"}};
+}
+
 TEST(Equilibrium, SingleNetworkHistogramMatchesExactOmega) {
   Comm comm;
-  const auto cfg = test::config({{"model.M", "1"}, {"model.rho", "6"}, {"model.mu", "-0.5"},
-                                 {"model.sigma_w", "0.6"}, {"model.sigma_c", "0.4"}, {"learning.mode", "mala"},
-                                 {"learning.eta", "0.04"}, {"grid.lo", "-2.2"}, {"grid.hi", "2.2"},
-                                 {"grid.n", "44"}, {"run.seed", "17"}});
+  const auto cfg = test::config(single_network());
   const Fit f = sample_and_compare(cfg, cfg, comm, 2000, 50, 6000);
   EXPECT_GT(f.pvalue, 1e-4) << "chi2 " << f.chi2 << " over " << f.dof;
 }
@@ -119,10 +123,7 @@ TEST(Equilibrium, DiluteEnsembleMatchesMeanFieldOmega) {
 // learning noise is 20% too hot (T_q = 1.2 T) against the T_q = T prediction.
 TEST(Equilibrium, WrongLearningTemperatureIsRejected) {
   Comm comm;
-  std::vector<std::pair<std::string, std::string>> kv = {
-      {"model.M", "1"}, {"model.rho", "6"}, {"model.mu", "-0.5"}, {"model.sigma_w", "0.6"},
-      {"model.sigma_c", "0.4"}, {"learning.mode", "mala"}, {"learning.eta", "0.04"}, {"grid.lo", "-2.2"},
-      {"grid.hi", "2.2"}, {"grid.n", "44"}, {"run.seed", "17"}};
+  auto kv = single_network();
   const auto predicted = test::config(kv);
   kv.emplace_back("learning.Tq", "1.2");
   const auto hot = test::config(kv);

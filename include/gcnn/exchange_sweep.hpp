@@ -42,6 +42,7 @@ class ExchangeSweep {
   double inv_T_, exp_minus_mu_T_;
   ExchangeCounters counters_;
   ExchangeTiming timing_;
+  int64_t leaving_ = 0;  // leavers of the current sweep (set by decide_leaves)
   // Scratch reused every sweep: no allocation once warm.
   std::vector<uint8_t> leave_, keep_;
   std::vector<int64_t> target_, block_lo_;
