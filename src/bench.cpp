@@ -57,7 +57,7 @@ Rates measure(const Config& base, const Comm& comm, int steps) {
       for (int s = 0; s < sweeps; ++s) sweep.run(e, static_cast<uint64_t>(s + 2));
       r.t = sweep.timing();
       r.t.leave -= before.leave; r.t.propose -= before.propose;
-      r.t.communicate -= before.communicate; r.t.rebuild -= before.rebuild;
+      r.t.communicate -= before.communicate; r.t.arrive -= before.arrive; r.t.rebuild -= before.rebuild;
       r.sweeps = sweeps;
       comm.barrier();
       const double dt2 = MPI_Wtime() - t1;
@@ -119,8 +119,9 @@ int cmd_bench(int argc, char** argv, const Comm& comm) {
     std::cout << b;
     const double ms = 1e3 / std::max(1, all.sweeps);
     std::snprintf(b, sizeof(b),
-                  "  sweep phases on rank 0 (ms per sweep): leave %.2f  propose %.2f  all-to-all %.2f  rebuild %.2f\n",
-                  all.t.leave * ms, all.t.propose * ms, all.t.communicate * ms, all.t.rebuild * ms);
+                  "  sweep phases on rank 0 (ms per sweep): leave %.2f  propose %.2f  all-to-all %.2f  arrivals %.2f  "
+                  "rebuild %.2f\n",
+                  all.t.leave * ms, all.t.propose * ms, all.t.communicate * ms, all.t.arrive * ms, all.t.rebuild * ms);
     std::cout << b;
   }
   return kExitOk;

@@ -15,6 +15,8 @@ ExchangeSweep::ExchangeSweep(const Ensemble& e) {
   for (auto* v : {&send_counts_, &recv_counts_, &send_displs_, &recv_displs_, &fill_}) v->assign(P, 0);
   join_count_.assign(static_cast<size_t>(e.n_local()), 0);
   join_start_.assign(static_cast<size_t>(e.n_local()) + 1, 0);
+  block_lo_.resize(static_cast<size_t>(P) + 1);
+  for (int p = 0; p <= P; ++p) block_lo_[p] = e.network_blocks().lo(p);
 }
 
 // Leave test for every active neuron: u * 2cosh(z/T) < e^{-mu/T}
@@ -61,22 +63,100 @@ void ExchangeSweep::decide_leaves(Ensemble& e, uint64_t step) {
   leaving_ = left;
 }
 
-// Join test on the owner of m.a: u * e^{-mu/T} < 2cosh(z/T), i.e.
-// u < e^{-(f - mu)/T}, with u from word 2 of the neuron's draw (words 0-1
-// chose a). This is the right-hand side, 2cosh(z/T).
-double ExchangeSweep::join_weight(const Ensemble& e, const Mover& m) const {
-  const double* q = e.q(m.a - e.a_lo());
-  double z = m.p.c;
-  for (int k = 0; k < e.config().K; ++k) z += static_cast<double>(m.p.w[k]) * q[k];
-  return fm::two_cosh(z * inv_T_);
+// Reservoir proposals, one flat vectorised loop: the target a = floor(u M)
+// from a 53-bit u (bias < M 2^-53), its owner rank in closed form, and for
+// targets on this rank the join test itself (q_a gathered). Then one pass
+// packs the remote proposers by destination, collects the local joiners and
+// compacts the rejected local proposers in place.
+template <int K>
+void ExchangeSweep::propose(Ensemble& e, uint64_t step) {
+  NeuronBlock& res = e.reservoir();
+  const size_t nres = res.size();
+  target_.resize(nres);
+  dest_.resize(nres);
+  keep_.resize(nres);
+  const CounterRng& rng = e.rng();
+  const int64_t* id = res.id.data();
+  const float* c = res.c.data();
+  const float* w[K];
+  for (int k = 0; k < K; ++k) w[k] = res.w[k].data();
+  int64_t* tg = target_.data();
+  int* ds = dest_.data();
+  uint8_t* kp = keep_.data();
+  const int P = e.comm().size(), me = e.comm().rank();
+  const int64_t M = e.config().M, a_lo = e.a_lo();
+  const double Md = static_cast<double>(M);
+  const int64_t* blo = block_lo_.data();
+  const double* qa = e.q(0);
+  const double invT = inv_T_, emu = exp_minus_mu_T_;
+  int64_t local_joins = 0;
+#pragma omp simd reduction(+ : local_joins)
+  for (size_t r = 0; r < nres; ++r) {
+    const auto x = rng.draw(Purpose::Exchange, step, static_cast<uint64_t>(id[r]));
+    const uint64_t bits = ((static_cast<uint64_t>(x.v[1]) << 32) | x.v[0]) >> 11;
+    int64_t a = static_cast<int64_t>(static_cast<double>(bits) * 0x1p-53 * Md);
+    a = a < M - 1 ? a : M - 1;
+    tg[r] = a;
+    // Owner: the largest d with lo(d) <= a is floor(((a+1)P - 1)/M); the
+    // double quotient is within one of it, so one correction each way.
+    int64_t d = static_cast<int64_t>(static_cast<double>((a + 1) * P - 1) / Md);
+    d = d < P - 1 ? d : P - 1;
+    d -= blo[d] > a ? 1 : 0;
+    d += blo[d + 1] <= a ? 1 : 0;
+    const bool local = d == me;
+    const int64_t la = local ? a - a_lo : 0;
+    double z = c[r];
+    for (int k = 0; k < K; ++k) z += static_cast<double>(w[k][r]) * qa[la * K + k];
+    const bool acc = CounterRng::u01_32(x.v[2]) * emu < fm::two_cosh(z * invT);
+    ds[r] = static_cast<int>(d);
+    // keep = 2: local and accepted; 1: local and rejected; 0: remote
+    kp[r] = static_cast<uint8_t>(local ? (acc ? 2 : 1) : 0);
+    local_joins += local && acc;
+  }
+  std::fill(send_counts_.begin(), send_counts_.end(), 0);
+  for (size_t r = 0; r < nres; ++r) ++send_counts_[ds[r]];
+  send_counts_[me] = 0;
+  int ns = 0;
+  for (int p = 0; p < P; ++p) { send_displs_[p] = ns; ns += send_counts_[p]; }
+  send_.resize(static_cast<size_t>(ns));
+  joiners_.resize(static_cast<size_t>(local_joins));
+  std::copy(send_displs_.begin(), send_displs_.end(), fill_.begin());
+  size_t kept = 0, nj = 0;
+  for (size_t r = 0; r < nres; ++r) {
+    const int d = ds[r];
+    if (d != me) send_[static_cast<size_t>(fill_[d]++)] = Mover{tg[r], id[r], res.params(r)};
+    else if (kp[r] == 2) joiners_[nj++] = Mover{tg[r], id[r], res.params(r)};
+    else res.copy(kept++, res, r);  // in-place compaction: kept <= r
+  }
+  kept_ = kept;
+  counters_.join_proposed += static_cast<int64_t>(nres);
+}
+
+// Join test for proposers that arrived from other ranks, vectorised over the
+// arrivals; the uniform is word 2 of the neuron's own draw (words 0-1 chose a).
+template <int K>
+void ExchangeSweep::decide_arrivals(const Ensemble& e, uint64_t step) {
+  const size_t n = recv_.size();
+  arrived_ok_.resize(n);
+  const Mover* m = recv_.data();
+  uint8_t* ok = arrived_ok_.data();
+  const CounterRng& rng = e.rng();
+  const double* qa = e.q(0);
+  const int64_t a_lo = e.a_lo();
+  const double invT = inv_T_, emu = exp_minus_mu_T_;
+#pragma omp simd
+  for (size_t r = 0; r < n; ++r) {
+    const auto x = rng.draw(Purpose::Exchange, step, static_cast<uint64_t>(m[r].id));
+    const int64_t la = m[r].a - a_lo;
+    double z = m[r].p.c;
+    for (int k = 0; k < K; ++k) z += static_cast<double>(m[r].p.w[k]) * qa[la * K + k];
+    ok[r] = CounterRng::u01_32(x.v[2]) * emu < fm::two_cosh(z * invT);
+  }
 }
 
 void ExchangeSweep::run(Ensemble& e, uint64_t step) {
   const int K = e.config().K;
   const int P = e.comm().size();
-  const int me = e.comm().rank();
-  const Blocks& nets = e.network_blocks();
-  const uint64_t M = static_cast<uint64_t>(e.config().M);
   double t = MPI_Wtime();
   auto lap = [&t](double& acc) {
     const double now = MPI_Wtime();
@@ -90,88 +170,10 @@ void ExchangeSweep::run(Ensemble& e, uint64_t step) {
     default: decide_leaves<3>(e, step); break;
   }
   lap(timing_.leave);
-  auto accept = [&](const Mover& m) {
-    const auto r = e.rng().draw(Purpose::Exchange, step, static_cast<uint64_t>(m.id));
-    return CounterRng::u01_32(r.v[2]) * exp_minus_mu_T_ < join_weight(e, m);
-  };
-
-  // Reservoir proposals: choose the target network (one draw per neuron),
-  // decide local ones here and route the rest to the owner of the target.
-  NeuronBlock& res = e.reservoir();
-  const size_t nres = res.size();
-  target_.resize(nres);
-  dest_.resize(nres);
-  keep_.resize(nres);
-  {
-    // Vectorised: a = floor(u M) with a 53-bit u (bias < M 2^-53), the join
-    // uniform from word 2 of the same draw and, for targets on this rank, the
-    // join test itself (q_a gathered).
-    const CounterRng& rng = e.rng();
-    const int64_t* id = res.id.data();
-    int64_t* tg = target_.data();
-    uint8_t* kp = keep_.data();
-    const double Md = static_cast<double>(M);
-    const int64_t Mmax = static_cast<int64_t>(M) - 1;
-    const int64_t a_lo = e.a_lo(), n_loc = e.n_local();
-    const double* qa = e.q(0);
-    const float* c = res.c.data();
-    const float* w0 = res.w[0].data();
-    const float* w1 = K > 1 ? res.w[1].data() : w0;
-    const float* w2 = K > 2 ? res.w[2].data() : w0;
-    const double invT = inv_T_, emu = exp_minus_mu_T_;
-#pragma omp simd
-    for (size_t r = 0; r < nres; ++r) {
-      const auto x = rng.draw(Purpose::Exchange, step, static_cast<uint64_t>(id[r]));
-      const uint64_t bits = ((static_cast<uint64_t>(x.v[1]) << 32) | x.v[0]) >> 11;
-      int64_t a = static_cast<int64_t>(static_cast<double>(bits) * 0x1p-53 * Md);
-      a = a < Mmax ? a : Mmax;
-      tg[r] = a;
-      const int64_t la = a - a_lo;
-      const bool local = la >= 0 && la < n_loc;
-      const int64_t li = local ? la : 0;
-      double z = c[r] + static_cast<double>(w0[r]) * qa[li * K];
-      if (K > 1) z += static_cast<double>(w1[r]) * qa[li * K + (K > 1 ? 1 : 0)];
-      if (K > 2) z += static_cast<double>(w2[r]) * qa[li * K + (K > 2 ? 2 : 0)];
-      // keep = 2: local and accepted; 1: local and rejected; 0: remote
-      const bool acc = CounterRng::u01_32(x.v[2]) * emu < fm::two_cosh(z * invT);
-      kp[r] = static_cast<uint8_t>(local ? (acc ? 2 : 1) : 0);
-    }
-  }
-  // Owner of each target from the table of block starts (no division).
-  block_lo_.resize(static_cast<size_t>(P) + 1);
-  for (int p = 0; p <= P; ++p) block_lo_[p] = nets.lo(p);
-  const double ranks_per_net = static_cast<double>(P) / static_cast<double>(M);
-  std::fill(send_counts_.begin(), send_counts_.end(), 0);
-  joiners_.clear();
-  for (size_t r = 0; r < nres; ++r) {
-    if (keep_[r]) {  // target on this rank, already decided
-      dest_[r] = me;
-      if (keep_[r] == 2) {
-        joiners_.push_back(Mover{target_[r], res.id[r], res.params(r)});
-        keep_[r] = 0;
-      }
-      continue;
-    }
-    const int64_t a = target_[r];
-    int d = std::min(P - 1, static_cast<int>(static_cast<double>(a) * ranks_per_net));
-    while (block_lo_[d] > a) --d;
-    while (block_lo_[d + 1] <= a) ++d;
-    dest_[r] = d;
-    ++send_counts_[d];
-  }
-  counters_.join_proposed += static_cast<int64_t>(nres);
-  int ns = 0;
-  for (int p = 0; p < P; ++p) { send_displs_[p] = ns; ns += send_counts_[p]; }
-  send_.resize(static_cast<size_t>(ns));
-  std::copy(send_displs_.begin(), send_displs_.end(), fill_.begin());
-  size_t kept = 0;
-  for (size_t r = 0; r < nres; ++r) {
-    const int d = dest_[r];
-    if (d != me) {
-      send_[static_cast<size_t>(fill_[d]++)] = Mover{target_[r], res.id[r], res.params(r)};
-    } else if (keep_[r]) {
-      res.copy(kept++, res, r);  // in-place compaction: kept <= r
-    }
+  switch (K) {
+    case 1: propose<1>(e, step); break;
+    case 2: propose<2>(e, step); break;
+    default: propose<3>(e, step); break;
   }
   lap(timing_.propose);
 
@@ -183,7 +185,9 @@ void ExchangeSweep::run(Ensemble& e, uint64_t step) {
   recv_.resize(static_cast<size_t>(nr));
   static_assert(sizeof(Mover) % 8 == 0);
   const int sz = static_cast<int>(sizeof(Mover));
+  int ns = 0;
   for (int p = 0; p < P; ++p) {
+    ns += send_counts_[p];
     send_counts_[p] *= sz;
     recv_counts_[p] *= sz;
     send_displs_[p] *= sz;
@@ -196,46 +200,87 @@ void ExchangeSweep::run(Ensemble& e, uint64_t step) {
   lap(timing_.communicate);
 
   // Arriving proposals; rejected ones join this rank's reservoir.
-  res.resize(kept + recv_.size() + static_cast<size_t>(leaving_));
-  size_t nrn = kept;
-  for (const Mover& m : recv_) {
-    if (accept(m)) joiners_.push_back(m);
+  switch (K) {
+    case 1: decide_arrivals<1>(e, step); break;
+    case 2: decide_arrivals<2>(e, step); break;
+    default: decide_arrivals<3>(e, step); break;
+  }
+  NeuronBlock& res = e.reservoir();
+  // +1: rebuild() writes one slot past the last leaver (branch-free copy).
+  res.resize(kept_ + recv_.size() + static_cast<size_t>(leaving_) + 1);
+  size_t nrn = kept_;
+  for (size_t r = 0; r < recv_.size(); ++r) {
+    const Mover& m = recv_[r];
+    if (arrived_ok_[r]) joiners_.push_back(m);
     else res.set(nrn++, m.id, m.p);
   }
   counters_.join_accepted += static_cast<int64_t>(joiners_.size());
-  res.resize(nrn + static_cast<size_t>(leaving_));  // leavers are appended by rebuild()
+  res.resize(nrn + static_cast<size_t>(leaving_) + 1);  // leavers are appended by rebuild()
   sort_joiners(e);
+  lap(timing_.arrive);
   switch (K) {
     case 1: rebuild<1>(e); break;
     case 2: rebuild<2>(e); break;
     default: rebuild<3>(e); break;
   }
+  res.resize(res.size() - 1);
   e.swap_active();
   lap(timing_.rebuild);
   e.check_conservation();
 }
 
-// Joiners into `sorted_`, grouped by network (counting sort, O(J)) and in id
-// order within a network.
+// Joiners grouped by network as indices into joiners_ (counting sort). The
+// order within a group is fixed by rebuild(), which sorts each group by id.
 void ExchangeSweep::sort_joiners(const Ensemble& e) {
   const int64_t n = e.n_local(), a0 = e.a_lo();
   std::fill(join_count_.begin(), join_count_.end(), 0);
   for (const Mover& m : joiners_) ++join_count_[static_cast<size_t>(m.a - a0)];
   join_start_[0] = 0;
-  for (int64_t la = 0; la < n; ++la) join_start_[la + 1] = join_start_[la] + join_count_[la];
-  sorted_.resize(joiners_.size());
-  for (int64_t la = 0; la < n; ++la) join_count_[la] = join_start_[la];  // reuse as fill pointers
-  for (const Mover& m : joiners_) sorted_[static_cast<size_t>(join_count_[static_cast<size_t>(m.a - a0)]++)] = m;
+  int64_t biggest = 0;
   for (int64_t la = 0; la < n; ++la) {
-    Mover* b = sorted_.data() + join_start_[la];
-    Mover* en = sorted_.data() + join_start_[la + 1];
-    std::sort(b, en, [](const Mover& x, const Mover& y) { return x.id < y.id; });
+    join_start_[la + 1] = join_start_[la] + join_count_[la];
+    biggest = std::max(biggest, join_count_[la]);
   }
+  if (group_key_.size() < static_cast<size_t>(biggest)) group_key_.resize(static_cast<size_t>(biggest));
+  slot_.resize(joiners_.size());
+  for (int64_t la = 0; la < n; ++la) join_count_[la] = join_start_[la];  // reuse as fill pointers
+  // Scatter 4-byte indices, not 32-byte movers: the writes land in random
+  // networks, and the index array stays cache-resident.
+  const Mover* jn = joiners_.data();
+  for (size_t r = 0; r < joiners_.size(); ++r)
+    slot_[static_cast<size_t>(join_count_[static_cast<size_t>(jn[r].a - a0)]++)] = static_cast<uint32_t>(r);
 }
 
-// New layout: per network, stayers (already in id order) merged with the
-// sorted joiners; leavers appended to the reservoir. Raw pointers and K as a
-// template parameter keep this a streaming copy.
+// The joiners of one network in id order: group_key_[k] is the index into
+// joiners_ of the k-th smallest id. A group holds tens of joiners, where an
+// insertion sort of 8-byte keys (id << 8 | position) in L1 beats std::sort.
+// Groups of 256 or more (far-from-equilibrium transients) use std::sort.
+void ExchangeSweep::order_group(const uint32_t* slot, int64_t nj) {
+  uint64_t* key = group_key_.data();
+  const Mover* jn = joiners_.data();
+  if (nj >= 256) {
+    for (int64_t k = 0; k < nj; ++k) key[k] = slot[k];
+    std::sort(key, key + nj, [jn](uint64_t x, uint64_t y) { return jn[x].id < jn[y].id; });
+    return;
+  }
+  for (int64_t k = 0; k < nj; ++k) {
+    const uint64_t v = (static_cast<uint64_t>(jn[slot[k]].id) << 8) | static_cast<uint64_t>(k);
+    int64_t j = k;
+    for (; j > 0 && key[j - 1] > v; --j) key[j] = key[j - 1];
+    key[j] = v;
+  }
+  for (int64_t k = 0; k < nj; ++k) key[k] = slot[key[k] & 255];
+}
+
+// New layout, per network, without data-dependent branches in the copies:
+//  1. every active neuron is written both to the tail of the network's new
+//     range and to the reservoir's next free slot; the stayer cursor advances
+//     when it stays, the reservoir cursor when it leaves;
+//  2. the sorted joiners are merged into the front of the range. The output
+//     cursor stays behind the stayer cursor until the joiners run out, and
+//     from then on the remaining stayers are already in place.
+// Both passes may write one slot past their range; the caller sized the
+// buffers with one spare slot.
 template <int K>
 void ExchangeSweep::rebuild(Ensemble& e) {
   const NeuronBlock& act = e.active();
@@ -249,10 +294,11 @@ void ExchangeSweep::rebuild(Ensemble& e) {
   noff[0] = 0;
   for (int64_t la = 0; la < n; ++la) {
     int64_t go = 0;
+#pragma omp simd reduction(+ : go)
     for (int64_t j = off[la]; j < off[la + 1]; ++j) go += leave[j];
     noff[la + 1] = noff[la] + (off[la + 1] - off[la] - go) + (join_start_[la + 1] - join_start_[la]);
   }
-  na.resize(static_cast<size_t>(noff[n]));
+  na.resize(static_cast<size_t>(noff[n]) + 1);
 
   const int64_t* aid = act.id.data();
   const float* ac = act.c.data();
@@ -264,36 +310,43 @@ void ExchangeSweep::rebuild(Ensemble& e) {
   float* nc = na.c.data();
   int64_t* rid = res.id.data();
   float* rc = res.c.data();
-  int64_t rpos = static_cast<int64_t>(res.size()) - leaving_;
-  const Mover* jn = sorted_.data();
+  int64_t rpos = static_cast<int64_t>(res.size()) - 1 - leaving_;
   for (int64_t la = 0; la < n; ++la) {
-    int64_t out = noff[la];
-    int64_t j = off[la];
-    const int64_t je = off[la + 1];
-    int64_t jj = join_start_[la];
-    const int64_t jje = join_start_[la + 1];
-    for (; j < je; ++j) {
-      if (leave[j]) {
-        rid[rpos] = aid[j];
-        for (int k = 0; k < K; ++k) rw[k][rpos] = aw[k][j];
-        rc[rpos++] = ac[j];
-        continue;
-      }
-      for (; jj < jje && jn[jj].id < aid[j]; ++jj, ++out) {
-        nid[out] = jn[jj].id;
-        for (int k = 0; k < K; ++k) nw[k][out] = jn[jj].p.w[k];
-        nc[out] = jn[jj].p.c;
-      }
-      nid[out] = aid[j];
-      for (int k = 0; k < K; ++k) nw[k][out] = aw[k][j];
-      nc[out++] = ac[j];
+    const int64_t jb = join_start_[la], nj = join_start_[la + 1] - jb;
+    order_group(slot_.data() + jb, nj);
+    const uint64_t* ord = group_key_.data();
+    const Mover* jg = joiners_.data();
+    int64_t s = noff[la] + nj;  // stayers go to the tail of the range
+    for (int64_t j = off[la]; j < off[la + 1]; ++j) {
+      const int64_t v = aid[j];
+      nid[s] = v;
+      rid[rpos] = v;
+      for (int k = 0; k < K; ++k) { nw[k][s] = aw[k][j]; rw[k][rpos] = aw[k][j]; }
+      nc[s] = ac[j];
+      rc[rpos] = ac[j];
+      s += 1 - leave[j];
+      rpos += leave[j];
     }
-    for (; jj < jje; ++jj, ++out) {
-      nid[out] = jn[jj].id;
-      for (int k = 0; k < K; ++k) nw[k][out] = jn[jj].p.w[k];
-      nc[out] = jn[jj].p.c;
+    const int64_t se = s;
+    s = noff[la] + nj;
+    int64_t out = noff[la], k = 0;
+    for (; k < nj && s < se; ++out) {
+      const Mover& m = jg[ord[k]];
+      const bool tj = m.id < nid[s];
+      nid[out] = tj ? m.id : nid[s];
+      for (int d = 0; d < K; ++d) nw[d][out] = tj ? m.p.w[d] : nw[d][s];
+      nc[out] = tj ? m.p.c : nc[s];
+      k += tj;
+      s += !tj;
+    }
+    for (; k < nj; ++k, ++out) {
+      const Mover& m = jg[ord[k]];
+      nid[out] = m.id;
+      for (int d = 0; d < K; ++d) nw[d][out] = m.p.w[d];
+      nc[out] = m.p.c;
     }
   }
+  na.resize(static_cast<size_t>(noff[n]));
 }
 
 }  // namespace gcnn

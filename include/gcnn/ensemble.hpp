@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "gcnn/buffer.hpp"
 #include "gcnn/config.hpp"
 #include "gcnn/mpi_env.hpp"
 #include "gcnn/neuron_model.hpp"
@@ -21,9 +22,9 @@ namespace gcnn {
 // Neurons as a structure of arrays: id, w_0..w_{K-1}, c.
 struct NeuronBlock {
   int K = 1;
-  std::vector<int64_t> id;
-  std::array<std::vector<float>, 3> w;
-  std::vector<float> c;
+  Buffer<int64_t> id;
+  std::array<Buffer<float>, 3> w;
+  Buffer<float> c;
 
   explicit NeuronBlock(int K_ = 1) : K(K_) {}
   size_t size() const { return id.size(); }

@@ -21,7 +21,7 @@ struct ExchangeCounters {
 
 // Wall seconds spent in each phase on this rank (for `gcnn bench`).
 struct ExchangeTiming {
-  double leave = 0, propose = 0, communicate = 0, rebuild = 0;
+  double leave = 0, propose = 0, communicate = 0, arrive = 0, rebuild = 0;
 };
 
 class ExchangeSweep {
@@ -35,23 +35,29 @@ class ExchangeSweep {
 
  private:
   template <int K> void decide_leaves(Ensemble& e, uint64_t step);
-  double join_weight(const Ensemble& e, const Mover& m) const;
+  template <int K> void propose(Ensemble& e, uint64_t step);
+  template <int K> void decide_arrivals(const Ensemble& e, uint64_t step);
   void sort_joiners(const Ensemble& e);
+  void order_group(const uint32_t* slot, int64_t n);
   template <int K> void rebuild(Ensemble& e);
 
   double inv_T_, exp_minus_mu_T_;
   ExchangeCounters counters_;
   ExchangeTiming timing_;
   int64_t leaving_ = 0;  // leavers of the current sweep (set by decide_leaves)
+  size_t kept_ = 0;      // rejected local proposers compacted by propose
   // Scratch reused every sweep: no allocation once warm.
-  std::vector<uint8_t> leave_, keep_;
-  std::vector<int64_t> target_, block_lo_;
+  Buffer<uint8_t> leave_, keep_, arrived_ok_;
+  Buffer<int64_t> target_;
+  std::vector<int64_t> block_lo_;
   static constexpr int64_t kChunk = 2048;
   std::vector<double> chunk_ = std::vector<double>(kChunk);
-  std::vector<int> dest_;
+  Buffer<int> dest_;
   std::vector<int> send_counts_, recv_counts_, send_displs_, recv_displs_, fill_;
-  std::vector<Mover> send_, recv_, joiners_, sorted_;
+  Buffer<Mover> send_, recv_, joiners_;
+  Buffer<uint32_t> slot_;
   std::vector<int64_t> join_count_, join_start_;
+  Buffer<uint64_t> group_key_;
 };
 
 }  // namespace gcnn
