@@ -5,6 +5,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "gcnn/checkpoint.hpp"
 #include "gcnn/cli.hpp"
 #include "gcnn/h5.hpp"
 #include "gcnn/simulation.hpp"
@@ -40,20 +41,119 @@ bool file_exists(const std::string& p) {
 }
 }  // namespace
 
+namespace {
+
+// Keys a resumed run may change: how long it runs and what it writes, never
+// the trajectory. Everything else must equal the checkpoint's value.
+bool resume_safe(const std::string& key) {
+  static const char* const safe[] = {"run.steps", "run.progress_seconds", "output.file", "observables.sample_every"};
+  for (const char* k : safe)
+    if (key == k) return true;
+  return key.rfind("checkpoint.", 0) == 0 || key.rfind("solver.", 0) == 0;
+}
+
+// Numbers compare by value ("1" equals "1.0"), everything else as text.
+std::vector<double> numbers(const std::string& v) {
+  std::vector<double> out;
+  std::string tok;
+  for (char ch : v + ",") {
+    if (ch == ',' || ch == ' ') {
+      if (!tok.empty()) out.push_back(std::stod(tok));
+      tok.clear();
+    } else {
+      tok += ch;
+    }
+  }
+  return out;
+}
+
+// The config of a resumed run: the checkpoint's, overridden by what the user
+// gave (command line, then config file). Refuses physics changes.
+Config resume_config(const CliRequest& req, const CheckpointMeta& meta, const std::string& path) {
+  CliRequest stored_only;
+  merge_config_text(stored_only, meta.config_ini, path);
+  const Config stored = make_config(stored_only.raw);
+  CliRequest merged;
+  merged.raw = req.raw;
+  merge_config_text(merged, meta.config_ini, path);
+  const Config cfg = make_config(merged.raw);
+  std::string changed;
+  for (const ParamSpec& spec : parameter_specs()) {
+    if (resume_safe(spec.name)) continue;
+    const std::string a = stored.value(spec.name), b = cfg.value(spec.name);
+    bool same = a == b;
+    if (!same && spec.type != ParamType::String && spec.type != ParamType::Choice && spec.type != ParamType::Bool) {
+      try { same = numbers(a) == numbers(b); } catch (const std::exception&) {}
+    }
+    if (!same) changed += "\n  " + spec.name + ": checkpoint " + a + ", now " + b;
+  }
+  if (!changed.empty())
+    throw ConfigError("refusing to resume from '" + path + "': these parameters change the physics of the run" +
+                      changed +
+                      "\n  (only run.steps, run.progress_seconds, output.file, observables.sample_every, "
+                      "checkpoint.* and solver.* may change; start a new run for anything else)");
+  return cfg;
+}
+
+}  // namespace
+
 int cmd_run(int argc, char** argv, const Comm& comm) {
-  CliRequest req = parse_command_line(argc, argv);
+  CliRequest req = parse_command_line(argc, argv, {"resume"});
   if (req.help) {
-    if (comm.root()) std::cout << help_text("run");
+    if (comm.root())
+      std::cout << help_text("run")
+                << "\nrestart:\n  --resume PATH|latest   continue a run from a checkpoint file, or from the newest\n"
+                   "                         valid one in the run's checkpoint directory (see README \"Restart\")\n";
     return kExitOk;
   }
   if (!req.positional.empty()) throw ConfigError("gcnn run takes no positional argument ('" + req.positional[0] + "')");
-  const Config cfg = load_config(req, comm);
-  int exists = comm.root() && file_exists(cfg.output) ? 1 : 0;
-  comm.bcast(&exists, 1);
-  if (exists && !req.overwrite)
-    throw ConfigError("output file '" + cfg.output + "' exists; pass --overwrite to replace it or choose --output");
-  run_simulation(cfg, comm, req.overwrite, std::cout);
-  return kExitOk;
+  const std::string resume_arg = req.extra_value("resume");
+  const Config user = load_config(req, comm);
+  if (resume_arg.empty()) {
+    int exists = comm.root() && file_exists(user.output) ? 1 : 0;
+    comm.bcast(&exists, 1);
+    if (exists && !req.overwrite)
+      throw ConfigError("output file '" + user.output + "' exists; pass --overwrite to replace it, --output to " +
+                        "choose another, or --resume latest to continue its run");
+    const RunResult r = run_simulation(user, comm, req.overwrite, std::cout);
+    return r.interrupted ? kExitCheckpointed : kExitOk;
+  }
+
+  const bool latest = resume_arg == "latest";
+  std::vector<std::string> candidates{resume_arg};
+  if (latest) {
+    CheckpointStore store(checkpoint_dir(user), 1, comm);
+    candidates = store.list();
+    if (candidates.empty())
+      throw CheckpointError("--resume latest: no checkpoint in '" + store.dir() + "' (checkpoint.dir, or " +
+                            "output.file without .h5 plus .ckpt)");
+  }
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const std::string& path = candidates[i];
+    Resume res;
+    Config cfg;
+    try {
+      res.meta = read_checkpoint_meta(path, comm);
+      cfg = resume_config(req, res.meta, path);
+      res.ensemble = std::make_unique<Ensemble>(cfg, comm, Ensemble::Unset{});
+      load_checkpoint(path, *res.ensemble, res.meta);
+    } catch (const CheckpointError& e) {
+      if (!latest) throw;
+      if (i + 1 == candidates.size())
+        throw CheckpointError(std::string(e.what()) + "\n  and no older checkpoint is valid: cannot resume");
+      if (comm.root())
+        std::cerr << "gcnn: warning: " << e.what() << "\n  falling back to the older checkpoint " << candidates[i + 1]
+                  << "\n";
+      continue;
+    }
+    CliRequest stored;
+    merge_config_text(stored, res.meta.config_ini, path);
+    res.original_output = make_config(stored.raw).output;
+    res.path = path;
+    const RunResult r = run_simulation(cfg, comm, req.overwrite, std::cout, &res);
+    return r.interrupted ? kExitCheckpointed : kExitOk;
+  }
+  return kExitFailure;  // not reached
 }
 
 int cmd_digest(int argc, char** argv, const Comm& comm) {
@@ -64,9 +164,15 @@ int cmd_digest(int argc, char** argv, const Comm& comm) {
   if (comm.root()) {
     try {
       h5::Handle f = h5::open_file(path, false, MPI_COMM_SELF);
-      if (!h5::exists(f, "digest")) throw h5::H5Error("'" + path + "' has no /digest group (the run did not finish?)");
-      h5::Handle g = h5::open_group(f, "digest");
-      text = h5::read_attr_string(g, "state");
+      std::string kind;
+      try { kind = h5::read_attr_string(f, "gcnn_file_kind"); } catch (const std::exception&) {}
+      if (kind == "checkpoint") {
+        text = h5::read_attr_string(f, "digest");
+      } else if (!h5::exists(f, "digest")) throw h5::H5Error("'" + path + "' has no /digest group (the run did not finish?)");
+      else {
+        h5::Handle g = h5::open_group(f, "digest");
+        text = h5::read_attr_string(g, "state");
+      }
     } catch (const std::exception& e) {
       err = e.what();
     }

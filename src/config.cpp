@@ -82,6 +82,12 @@ const std::vector<ParamSpec>& parameter_specs() {
           "exact e_N for the sector free energy when R <= this, else Poisson form", 0, 1e7),
       num("observables.particles", PT::Int, "0", "networks", "networks stored in /particles each sample", 0, 1e9),
       text("output.file", "gcnn_results.h5", "results file (HDF5)"),
+      num("checkpoint.every", PT::Int, "0", "steps", "learning steps between checkpoints (0: none)", 0, 1e14),
+      num("checkpoint.minutes", PT::Real, "0", "min", "wall-clock minutes between checkpoints (0: none)", 0, kInf,
+          false, true),
+      num("checkpoint.keep", PT::Int, "2", "files", "checkpoints kept (older ones are deleted)", 1, 1e6),
+      flag("checkpoint.at_end", "true", "write a checkpoint at the last step"),
+      text("checkpoint.dir", "", "checkpoint directory (empty: output.file without .h5, plus .ckpt)"),
       choice("solver.potential", "learning_equilibrium", {"learning_equilibrium", "harmonic", "double_well", "free"},
              "potential V(q) of the Schroedinger operator"),
       text("solver.hbar", "nelson", "hbar: nelson (2 T_q), mu (hbar_scale |mu|/2pi) or a positive number"),
@@ -293,6 +299,11 @@ Config make_config(const std::vector<std::pair<std::string, std::string>>& raw) 
   c.sector_exact_max = integer("observables.sector_exact_max");
   c.particles = integer("observables.particles");
   c.output = str("output.file");
+  c.checkpoint_every = integer("checkpoint.every");
+  c.checkpoint_minutes = real("checkpoint.minutes");
+  c.checkpoint_keep = integer("checkpoint.keep");
+  c.checkpoint_at_end = boolean("checkpoint.at_end");
+  c.checkpoint_dir = str("checkpoint.dir");
   c.solver_potential = str("solver.potential");
   c.solver_hbar = str("solver.hbar");
   c.solver_bc = str("solver.bc");

@@ -56,6 +56,34 @@ Ensemble::Ensemble(const Config& cfg, const Comm& comm)
   reservoir_.resize(0);
 }
 
+Ensemble::Ensemble(const Config& cfg, const Comm& comm, Unset)
+    : cfg_(cfg), comm_(comm), rng_(cfg.seed), active_(cfg.K), active_next_(cfg.K), reservoir_(cfg.K) {
+  nets_ = Blocks{cfg.M, comm.size()};
+  a_lo_ = nets_.lo(comm.rank());
+  a_hi_ = nets_.hi(comm.rank());
+  offsets_.assign(static_cast<size_t>(a_hi_ - a_lo_) + 1, 0);
+  offsets_next_ = offsets_;
+}
+
+void Ensemble::restore(uint64_t step, std::vector<double> q, const std::vector<int64_t>& N, NeuronBlock active,
+                       NeuronBlock reservoir) {
+  const int64_t n = n_local();
+  if (static_cast<int64_t>(q.size()) != n * cfg_.K || static_cast<int64_t>(N.size()) != n)
+    throw std::logic_error("Ensemble::restore: block sizes do not match this rank's networks");
+  q_ = std::move(q);
+  offsets_.assign(static_cast<size_t>(n) + 1, 0);
+  for (int64_t la = 0; la < n; ++la) offsets_[la + 1] = offsets_[la] + N[la];
+  offsets_next_ = offsets_;
+  if (offsets_[n] != static_cast<int64_t>(active.size()))
+    throw std::logic_error("Ensemble::restore: sum of N_a differs from the active neurons read");
+  active_ = std::move(active);
+  reservoir_ = std::move(reservoir);
+  active_next_ = NeuronBlock(cfg_.K);
+  // Same headroom as a fresh start, so the first sweeps do not reallocate.
+  active_next_.reserve(active_.size() + active_.size() / 8 + 64);
+  step_ = step;
+}
+
 void Ensemble::swap_active() {
   std::swap(active_, active_next_);
   std::swap(offsets_, offsets_next_);

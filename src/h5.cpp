@@ -1,5 +1,6 @@
 #include "gcnn/h5.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sys/stat.h>
 
@@ -40,6 +41,12 @@ Handle create_file(const std::string& path, bool overwrite, MPI_Comm comm) {
   Handle p = fapl(comm);
   return Handle(H5Fcreate(path.c_str(), overwrite ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, p),
                 "creating file '" + path + "'");
+}
+
+Handle create_checked_file(const std::string& path, MPI_Comm comm) {
+  Handle p = fapl(comm);
+  check(H5Pset_libver_bounds(p, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), "H5Pset_libver_bounds");
+  return Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, p), "creating file '" + path + "'");
 }
 
 Handle open_file(const std::string& path, bool write, MPI_Comm comm) {
@@ -199,6 +206,74 @@ void write_dataset(hid_t parent, const std::string& name, const std::vector<T>& 
   Handle x = xfer_for(parent);
   check(H5Dwrite(d, native<T>(), ms, fs, x, i_write ? data.data() : nullptr), "writing dataset " + name);
   if (!unit.empty()) attr(d, "unit", unit);
+}
+
+Handle create_checked_dataset(hid_t parent, const std::string& name, hid_t type, const std::vector<hsize_t>& dims) {
+  Handle fs(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "H5Screate_simple");
+  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate(dcpl)");
+  // About 4 MiB per chunk along the first (distributed) axis: large enough
+  // for streaming bandwidth, small enough that a rank's block spans few chunks.
+  std::vector<hsize_t> chunk(dims);
+  hsize_t row = H5Tget_size(type);
+  for (size_t i = 1; i < dims.size(); ++i) row *= std::max<hsize_t>(1, dims[i]);
+  chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(std::max<hsize_t>(1, dims[0]), (hsize_t{4} << 20) / row));
+  for (size_t i = 1; i < chunk.size(); ++i) chunk[i] = std::max<hsize_t>(1, chunk[i]);
+  check(H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data()), "H5Pset_chunk");
+  check(H5Pset_fletcher32(dcpl), "H5Pset_fletcher32");
+  check(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), "H5Pset_fill_time");
+  return Handle(H5Dcreate2(parent, name.c_str(), type, fs, H5P_DEFAULT, dcpl, H5P_DEFAULT), "creating dataset " + name);
+}
+
+namespace {
+Handle slab(hid_t d, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count, Handle& ms) {
+  Handle fs(H5Dget_space(d), "H5Dget_space");
+  hsize_t n = 1;
+  for (auto c : count) n *= c;
+  ms = Handle(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), "H5Screate_simple");
+  if (n == 0) {
+    H5Sselect_none(fs);
+    H5Sselect_none(ms);
+  } else {
+    check(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr), "hyperslab");
+  }
+  return fs;
+}
+}  // namespace
+
+void write_slab(hid_t d, hid_t type, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count,
+                const void* buf) {
+  Handle ms;
+  Handle fs = slab(d, start, count, ms);
+  Handle x = xfer_for(d);
+  static const char dummy = 0;
+  check(H5Dwrite(d, type, ms, fs, x, buf ? buf : &dummy), "H5Dwrite(slab)");
+}
+
+void read_slab(hid_t d, hid_t type, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count, void* buf,
+               const std::string& what) {
+  Handle ms;
+  Handle fs = slab(d, start, count, ms);
+  static char dummy = 0;
+  herr_t rc = -1;
+  H5E_BEGIN_TRY { rc = H5Dread(d, type, ms, fs, H5P_DEFAULT, buf ? buf : &dummy); }
+  H5E_END_TRY;
+  if (rc < 0) throw H5Error("reading " + what + " failed (checksum mismatch or unreadable data)");
+}
+
+std::vector<hsize_t> dims_of(hid_t d) {
+  Handle s(H5Dget_space(d), "H5Dget_space");
+  const int nd = H5Sget_simple_extent_ndims(s);
+  std::vector<hsize_t> dd(static_cast<size_t>(std::max(nd, 0)));
+  H5Sget_simple_extent_dims(s, dd.data(), nullptr);
+  return dd;
+}
+
+Handle open_dataset(hid_t parent, const std::string& name) {
+  hid_t id = -1;
+  H5E_BEGIN_TRY { id = H5Dopen2(parent, name.c_str(), H5P_DEFAULT); }
+  H5E_END_TRY;
+  if (id < 0) throw H5Error("dataset '" + name + "' is missing");
+  return Handle(id);
 }
 
 template <class T>

@@ -245,3 +245,21 @@ SampleSummary Observables::sample(const Ensemble& e, const ExchangeCounters& ex,
 }
 
 }  // namespace gcnn
+
+namespace gcnn {
+
+std::array<int64_t, 6> Observables::counters_at_sample() const {
+  return {last_ex_.join_proposed, last_ex_.join_accepted, last_ex_.leave_proposed, last_ex_.leave_accepted,
+          last_prop_, last_acc_};
+}
+
+void Observables::set_counters_at_sample(const std::array<int64_t, 6>& v) {
+  last_ex_.join_proposed = v[0];
+  last_ex_.join_accepted = v[1];
+  last_ex_.leave_proposed = v[2];
+  last_ex_.leave_accepted = v[3];
+  last_prop_ = v[4];
+  last_acc_ = v[5];
+}
+
+}  // namespace gcnn

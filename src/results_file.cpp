@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -68,6 +69,59 @@ ResultsFile::ResultsFile(const std::string& path, bool overwrite, const Comm& co
   h5::attr(step_, "unit", std::string("steps"));
 }
 
+ResultsFile::ResultsFile(const std::string& path, const Comm& comm, const std::string& run_id, const Append& how)
+    : comm_(comm), appending_(true) {
+  std::string err;
+  try {
+    file_ = h5::open_file(path, true, comm.raw());
+  } catch (const std::exception& e) {
+    err = e.what();
+  }
+  comm.bcast(err);  // the open either works everywhere or nowhere; say so once
+  if (!err.empty()) throw ConfigError("cannot append to results file: " + err);
+  std::string kind, id;
+  try {
+    kind = h5::read_attr_string(file_, "gcnn_file_kind");
+    h5::Handle p = h5::open_group(file_, "parameters");
+    id = h5::read_attr_string(p, "run_id");
+  } catch (const std::exception&) {
+  }
+  if (kind != "results") throw ConfigError("'" + path + "' is not a gcnn results file; cannot append to it");
+  if (id != run_id)
+    throw ConfigError("results file '" + path + "' belongs to run " + id + ", the checkpoint to run " + run_id +
+                      "; pass --output NEW.h5 to continue into a new results file");
+  step_ = h5::open_dataset(file_, "observables/clock/step");
+  time_ = h5::open_dataset(file_, "observables/clock/time");
+  const hsize_t rows = h5::dims_of(step_)[0];
+  if (static_cast<int64_t>(rows) < how.keep_samples)
+    throw ConfigError("results file '" + path + "' holds " + std::to_string(rows) + " samples, but the checkpoint " +
+                      "was taken after " + std::to_string(how.keep_samples) + "; it is not this run's latest file");
+  n_samples_ = how.keep_samples;
+  for (hid_t d : {step_.id(), time_.id()}) {
+    hsize_t n = static_cast<hsize_t>(n_samples_);
+    h5::check(H5Dset_extent(d, &n), "H5Dset_extent(truncate clock)");
+  }
+  h5::check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "H5Fflush(after truncation)");
+  if (h5::exists(file_, "digest")) h5::check(H5Ldelete(file_, "digest", H5P_DEFAULT), "H5Ldelete(/digest)");
+  h5::Handle p = h5::open_group(file_, "parameters");
+  std::string hist;
+  try { hist = h5::read_attr_string(p, "resume_history"); } catch (const std::exception&) {}
+  h5::attr(p, "resume_history", hist + how.note + "\n");
+}
+
+h5::Handle ResultsFile::open_series(hid_t parent, const std::string& name, const std::vector<hsize_t>& shape) {
+  h5::Handle d = h5::open_dataset(parent, name);
+  std::vector<hsize_t> dims = h5::dims_of(d);
+  if (dims.size() != shape.size() + 1 || !std::equal(shape.begin(), shape.end(), dims.begin() + 1))
+    throw ConfigError("results file series '" + name + "' has a different shape than this run writes");
+  dims[0] = static_cast<hsize_t>(n_samples_);
+  h5::check(H5Dset_extent(d, dims.data()), "H5Dset_extent(truncate " + name + ")");
+  // HDF5 fills the cut-off part of a partial chunk when the chunk is next
+  // flushed; flush now, or that fill would land on the rows written next.
+  h5::check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "H5Fflush(after truncation)");
+  return d;
+}
+
 h5::Handle ResultsFile::make_extendible(hid_t parent, const std::string& name, const std::vector<hsize_t>& shape,
                                         hid_t type) {
   std::vector<hsize_t> dims{0}, maxd{H5S_UNLIMITED}, chunk{1};
@@ -83,11 +137,18 @@ h5::Handle ResultsFile::make_extendible(hid_t parent, const std::string& name, c
 
 void ResultsFile::declare(const std::string& name, const std::vector<hsize_t>& shape, bool integer,
                           const std::string& unit, const std::string& description) {
-  h5::Handle g = h5::create_group(file_, "observables/" + name);
   Series s;
   s.shape = shape;
   s.integer = integer;
   for (auto x : shape) s.row_elems *= x;
+  if (appending_) {
+    h5::Handle g = h5::open_group(file_, "observables/" + name);
+    s.value = open_series(g, "value", shape);
+    order_.push_back(name);
+    series_.emplace(name, std::move(s));
+    return;
+  }
+  h5::Handle g = h5::create_group(file_, "observables/" + name);
   s.value = make_extendible(g, "value", shape, integer ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE);
   h5::attr(s.value, "unit", unit);
   h5::attr(g, "description", description);
@@ -144,6 +205,11 @@ void ResultsFile::write_sample(int64_t step, double time) {
 void ResultsFile::declare_particles(int64_t n_sub, int K, const std::vector<int64_t>& ids) {
   n_sub_ = n_sub;
   K_ = K;
+  if (appending_) {
+    h5::Handle g = h5::open_group(file_, "particles/networks/position");
+    particles_ = open_series(g, "value", {static_cast<hsize_t>(n_sub), static_cast<hsize_t>(K)});
+    return;
+  }
   h5::Handle g = h5::create_group(file_, "particles/networks/position");
   particles_ = make_extendible(g, "value", {static_cast<hsize_t>(n_sub), static_cast<hsize_t>(K)}, H5T_NATIVE_DOUBLE);
   h5::attr(particles_, "unit", std::string("q"));

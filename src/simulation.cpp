@@ -1,6 +1,10 @@
 #include "gcnn/simulation.hpp"
 
+#include <sys/stat.h>
+
+#include <array>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <ostream>
 
@@ -11,6 +15,7 @@
 #include "gcnn/learning_step.hpp"
 #include "gcnn/observables.hpp"
 #include "gcnn/results_file.hpp"
+#include "gcnn/run_control.hpp"
 
 namespace gcnn {
 
@@ -34,18 +39,79 @@ void particle_rows(const Config& c, int64_t a_lo, int64_t a_hi, int64_t n_sub, i
 
 }  // namespace
 
-RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, std::ostream& log) {
+namespace {
+
+// The ensemble's counters summed over ranks (a checkpoint stores global sums;
+// on restore rank 0 carries them, so every global difference is unchanged).
+std::array<int64_t, 12> global_counters(const ExchangeSweep& sw, const LearningStep& ls, const Observables& obs,
+                                        const Comm& comm) {
+  const ExchangeCounters& x = sw.counters();
+  const auto last = obs.counters_at_sample();
+  std::array<int64_t, 12> v{x.join_proposed, x.join_accepted, x.leave_proposed, x.leave_accepted,
+                            ls.proposals(),  ls.accepted(),   last[0],          last[1],
+                            last[2],         last[3],         last[4],          last[5]};
+  comm.sum(v.data(), v.size());
+  return v;
+}
+
+void restore_counters(const std::array<int64_t, 12>& v, ExchangeSweep& sw, LearningStep& ls, Observables& obs,
+                      const Comm& comm) {
+  std::array<int64_t, 12> mine{};
+  if (comm.root()) mine = v;
+  ExchangeCounters& x = sw.counters();
+  x.join_proposed = mine[0];
+  x.join_accepted = mine[1];
+  x.leave_proposed = mine[2];
+  x.leave_accepted = mine[3];
+  ls.set_counters(mine[4], mine[5]);
+  obs.set_counters_at_sample({mine[6], mine[7], mine[8], mine[9], mine[10], mine[11]});
+}
+
+bool file_exists(const std::string& p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, std::ostream& log, Resume* resume) {
   const bool root = comm.root();
   const double t0 = MPI_Wtime();
-  const std::string run_id = make_run_id(comm);
+  const std::string run_id = resume ? resume->meta.run_id : make_run_id(comm);
+  const uint64_t start = resume ? resume->meta.step : 0;
   if (root) {
     log << "gcnn run: M = " << cfg.M << " networks, R = " << cfg.R() << " neurons, K = " << cfg.K << ", "
         << comm.size() << " rank(s), run id " << run_id << "\n";
+    if (resume)
+      log << "resuming from " << resume->path << " at step " << start << " (written on " << resume->meta.n_ranks
+          << " rank(s) by gcnn " << resume->meta.version << ", git " << resume->meta.git_sha << ")\n";
     log << "---- configuration ----\n" << config_echo(cfg) << "-----------------------\n" << std::flush;
   }
+  CheckpointStore store(checkpoint_dir(cfg), static_cast<int>(cfg.checkpoint_keep), comm);
+  store.ensure_dir();
 
   auto loss = make_boundary_loss(cfg);
-  ResultsFile out(cfg.output, overwrite, comm, cfg, run_id);
+  // Results: a fresh file, or the resumed run's file truncated to the checkpoint.
+  std::unique_ptr<ResultsFile> outp;
+  if (resume) {
+    int exists = root && file_exists(cfg.output) ? 1 : 0;
+    comm.bcast(&exists, 1);
+    if (exists) {
+      ResultsFile::Append how;
+      how.keep_samples = resume->meta.n_samples;
+      how.note = "resumed at step " + std::to_string(start) + " on " + std::to_string(comm.size()) +
+                 " rank(s) from " + resume->path;
+      outp = std::make_unique<ResultsFile>(cfg.output, comm, run_id, how);
+    } else if (cfg.output == resume->original_output) {
+      throw ConfigError("results file '" + cfg.output + "' of the resumed run is missing; pass --output NEW.h5 " +
+                        "to continue into a new results file");
+    } else {
+      outp = std::make_unique<ResultsFile>(cfg.output, overwrite, comm, cfg, run_id);
+    }
+  } else {
+    outp = std::make_unique<ResultsFile>(cfg.output, overwrite, comm, cfg, run_id);
+  }
+  ResultsFile& out = *outp;
   std::unique_ptr<Observables> obs;
   {
     GrandPotential gp(cfg, comm);  // tables only; its neuron copy is freed at scope end
@@ -55,12 +121,14 @@ RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, st
           << gp.sector_method() << "\n" << std::flush;
     obs = std::make_unique<Observables>(cfg, gp, *loss);
     obs->declare(out);
-    obs->write_static(out, gp);
+    if (!out.appending()) obs->write_static(out, gp);
   }
 
-  Ensemble ens(cfg, comm);
+  std::unique_ptr<Ensemble> ens_owner = resume ? std::move(resume->ensemble) : std::make_unique<Ensemble>(cfg, comm);
+  Ensemble& ens = *ens_owner;
   auto learn = make_learning_step(cfg, *loss);
   ExchangeSweep sweep(ens);
+  if (resume) restore_counters(resume->meta.counters, sweep, *learn, *obs, comm);
 
   int64_t n_sub = std::min<int64_t>(cfg.particles, cfg.M), j_lo = 0, j_hi = 0;
   std::vector<double> pbuf;
@@ -83,22 +151,64 @@ RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, st
     return obs->sample(ens, sweep.counters(), *learn, out);
   };
 
-  SampleSummary last = take_sample();
+  uint64_t last_checkpoint = resume ? start : ~uint64_t{0};
+  auto checkpoint = [&](uint64_t step) {
+    const double tc = MPI_Wtime();
+    out.flush();  // the samples the checkpoint counts are on disk first
+    CheckpointMeta m;
+    m.step = step;
+    m.run_id = run_id;
+    m.config_ini = config_echo(cfg);
+    m.digest = compute_digest(ens).text();
+    m.n_samples = out.samples();
+    m.counters = global_counters(sweep, *learn, *obs, comm);
+    const std::string path = store.path_for(step);
+    const double bytes = write_checkpoint(path, ens, m);
+    store.prune();
+    last_checkpoint = step;
+    const double dt = MPI_Wtime() - tc;
+    if (root) {
+      char b[512];
+      std::snprintf(b, sizeof(b), "[gcnn] checkpoint step %llu -> %s (%.1f MB in %.2fs, %.0f MB/s)\n",
+                    static_cast<unsigned long long>(step), path.c_str(), bytes / 1e6, dt, bytes / 1e6 / dt);
+      log << b << std::flush;
+    }
+  };
+
+  SampleSummary last;
+  if (!out.appending()) last = take_sample();
+  RunControl control(cfg, comm);
   const double t_start = MPI_Wtime();
   double t_last_print = t_start;
   int64_t neuron_updates = 0;
   const uint64_t S = static_cast<uint64_t>(cfg.steps);
-  for (uint64_t s = 0; s < S; ++s) {
+  RunResult res;
+  if (root && start >= S)
+    log << "the run is already complete at step " << start << " (run.steps = " << S << ")\n";
+  for (uint64_t s = start; s < S; ++s) {
     neuron_updates += static_cast<int64_t>(ens.active().size());
     learn->advance(ens, s);
     ens.set_step(s + 1);
     if (cfg.exchange_every > 0 && (s + 1) % static_cast<uint64_t>(cfg.exchange_every) == 0) sweep.run(ens, s + 1);
     if ((s + 1) % static_cast<uint64_t>(cfg.sample_every) == 0 || s + 1 == S) last = take_sample();
+    const RunControl::Decision d = control.after_step(s + 1, S);
+    if (d.checkpoint) {
+      checkpoint(s + 1);
+      control.checkpoint_written();
+    }
+    if (d.stop) {
+      res.interrupted = true;
+      res.signal = d.signal;
+      if (root)
+        log << "[gcnn] signal " << d.signal << " (" << strsignal(d.signal) << "): checkpointed at step " << s + 1
+            << "; continue with --resume latest\n" << std::flush;
+      break;
+    }
     if (root && cfg.progress_seconds > 0) {
       const double now = MPI_Wtime();
       if (now - t_last_print >= cfg.progress_seconds) {
         t_last_print = now;
-        const double rate = static_cast<double>(s + 1) / (now - t_start);
+        const double rate = static_cast<double>(s + 1 - start) / (now - t_start);
         char b[320];
         std::snprintf(b, sizeof(b),
                       "[gcnn] step %llu/%llu (%.1f%%)  t=%.4g  %.0f steps/s  ETA %s  <N>=%.2f  reservoir %.1f%%  "
@@ -113,13 +223,19 @@ RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, st
       }
     }
   }
+  // A run that reached its end but whose final checkpoint is missing (e.g.
+  // resumed from an earlier one with at_end set) gets it here.
+  if (!res.interrupted && cfg.checkpoint_at_end && ens.step() == S && last_checkpoint != S) checkpoint(S);
   const double t_end = MPI_Wtime();
 
-  RunResult res;
   res.digest = compute_digest(ens);
   res.wall_seconds = t_end - t0;
   const int64_t total_updates = comm.sum(neuron_updates);
   res.neuron_updates_per_second = total_updates / std::max(1e-9, t_end - t_start);
+  if (res.interrupted) {
+    out.flush();
+    return res;
+  }
   {
     h5::Handle g = h5::create_group(out.file(), "digest");
     h5::attr(g, "state", res.digest.text());

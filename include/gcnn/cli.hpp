@@ -6,7 +6,9 @@
 namespace gcnn {
 
 // Exit codes shared by every subcommand (README "Exit codes").
-enum ExitCode { kExitOk = 0, kExitFailure = 1, kExitBadInput = 2 };
+// 75 (EX_TEMPFAIL in sysexits.h): stopped by a signal after writing a
+// checkpoint; resubmit with --resume latest.
+enum ExitCode { kExitOk = 0, kExitFailure = 1, kExitBadInput = 2, kExitCheckpointed = 75 };
 
 // Reads --config on rank 0 only, broadcasts the text and validates on every
 // rank: all ranks reach the same verdict, before any file is written.

@@ -70,6 +70,11 @@ struct Config {
   int64_t particles = 0;
   // [output]
   std::string output;
+  // [checkpoint] restart files (README "Restart")
+  int64_t checkpoint_every = 0, checkpoint_keep = 2;
+  double checkpoint_minutes = 0;
+  bool checkpoint_at_end = true;
+  std::string checkpoint_dir;
   // [solver] MODEL.md §4
   std::string solver_potential, solver_hbar, solver_bc, solver_init, solver_fp_init, solver_fp_results,
       solver_petsc;

@@ -61,6 +61,13 @@ class Ensemble {
   // Step-0 state: theta_i drawn by id, neuron i in network floor(i / rho),
   // q_a ~ N(init.q_center, init.q_width^2) keyed by a.
   Ensemble(const Config& cfg, const Comm& comm);
+  // No state yet: for restore() from a checkpoint (skips drawing step 0).
+  struct Unset {};
+  Ensemble(const Config& cfg, const Comm& comm, Unset);
+  // Installs a state read from a checkpoint: q and N_a of this rank's
+  // networks, their neurons in canonical order, and a share of the reservoir.
+  void restore(uint64_t step, std::vector<double> q, const std::vector<int64_t>& N, NeuronBlock active,
+               NeuronBlock reservoir);
 
   const Config& config() const { return cfg_; }
   const Comm& comm() const { return comm_; }

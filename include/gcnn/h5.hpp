@@ -46,10 +46,13 @@ template <> inline hid_t native<double>() { return H5T_NATIVE_DOUBLE; }
 template <> inline hid_t native<int64_t>() { return H5T_NATIVE_INT64; }
 template <> inline hid_t native<uint64_t>() { return H5T_NATIVE_UINT64; }
 template <> inline hid_t native<int>() { return H5T_NATIVE_INT; }
+template <> inline hid_t native<float>() { return H5T_NATIVE_FLOAT; }
 
 // Files opened through MPI-IO on `comm` (collective), or serially when comm is MPI_COMM_SELF.
 Handle create_file(const std::string& path, bool overwrite, MPI_Comm comm);
 Handle open_file(const std::string& path, bool write, MPI_Comm comm);
+// As create_file, with the newest format: every metadata block carries a checksum.
+Handle create_checked_file(const std::string& path, MPI_Comm comm);
 bool is_hdf5(const std::string& path);
 
 Handle create_group(hid_t parent, const std::string& path);  // creates missing parents
@@ -67,6 +70,19 @@ int64_t read_attr_int(hid_t obj, const std::string& name);
 
 // Transfer property list for collective MPI-IO writes.
 Handle collective_xfer();
+
+// Checked storage for restart files: a chunked dataset with the Fletcher32
+// checksum filter, so that any flipped bit in its data fails the read.
+Handle create_checked_dataset(hid_t parent, const std::string& name, hid_t type, const std::vector<hsize_t>& dims);
+// Collective write of the hyperslab [start, start + count) of `d` from a
+// contiguous buffer; a rank with nothing to write passes a zero count.
+void write_slab(hid_t d, hid_t type, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count,
+                const void* buf);
+// Independent read of the hyperslab [start, start + count) into `buf`.
+void read_slab(hid_t d, hid_t type, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count, void* buf,
+               const std::string& what);
+std::vector<hsize_t> dims_of(hid_t d);
+Handle open_dataset(hid_t parent, const std::string& name);
 
 // A whole dataset written once by rank `writer` (others take part collectively).
 template <class T>

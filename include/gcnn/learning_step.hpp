@@ -19,6 +19,7 @@ class LearningStep {
   virtual void advance(Ensemble& e, uint64_t step) = 0;
   int64_t proposals() const { return proposed_; }
   int64_t accepted() const { return accepted_; }
+  void set_counters(int64_t proposals, int64_t accepted) { proposed_ = proposals; accepted_ = accepted; }
 
  protected:
   int64_t proposed_ = 0, accepted_ = 0;

@@ -2,6 +2,7 @@
 // Ensemble observables of MODEL.md §5, sampled every `sample_every` steps.
 // Integer histograms are reduced exactly; floating sums agree across rank
 // counts to rounding (~1e-12 relative), as §7 allows.
+#include <array>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,11 @@ class Observables {
   void write_static(ResultsFile& out, const GrandPotential& gp) const;
   // Collective: measures, reduces to rank 0 and appends one sample.
   SampleSummary sample(const Ensemble& e, const ExchangeCounters& ex, const LearningStep& ls, ResultsFile& out);
+
+  // This rank's counters at the previous sample (acceptance rates are
+  // differences): join prop/acc, leave prop/acc, mala prop/acc. Checkpointed.
+  std::array<int64_t, 6> counters_at_sample() const;
+  void set_counters_at_sample(const std::array<int64_t, 6>& v);
 
   const std::vector<double>& hbar_grid() const { return hbar_; }
   double hbar_mu() const { return hbar_mu_; }

@@ -25,6 +25,16 @@ class ResultsFile {
  public:
   // Creates the file (fails if it exists and !overwrite) and writes the header.
   ResultsFile(const std::string& path, bool overwrite, const Comm& comm, const Config& cfg, const std::string& run_id);
+  // Reopens the results file of a resumed run (like GROMACS -append): checks
+  // that it belongs to run `run_id`, keeps its first `keep_samples` rows and
+  // truncates the rest (samples written after the checkpoint); declare() then
+  // reopens the series. Throws ConfigError with the reason otherwise.
+  struct Append {
+    int64_t keep_samples = 0;
+    std::string note;  // appended to /parameters/resume_history
+  };
+  ResultsFile(const std::string& path, const Comm& comm, const std::string& run_id, const Append& how);
+  bool appending() const { return appending_; }
 
   hid_t file() const { return file_.id(); }
   const Comm& comm() const { return comm_; }
@@ -64,6 +74,8 @@ class ResultsFile {
   std::map<std::string, Series> series_;
   std::vector<std::string> order_;
   int64_t n_samples_ = 0;
+  bool appending_ = false;
+  h5::Handle open_series(hid_t parent, const std::string& name, const std::vector<hsize_t>& shape);
   // particles
   h5::Handle particles_;
   int64_t n_sub_ = 0, p_row_lo_ = 0;

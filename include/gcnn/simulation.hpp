@@ -4,6 +4,9 @@
 #include <iosfwd>
 #include <string>
 
+#include <memory>
+
+#include "gcnn/checkpoint.hpp"
 #include "gcnn/config.hpp"
 #include "gcnn/digest.hpp"
 #include "gcnn/mpi_env.hpp"
@@ -11,13 +14,25 @@
 namespace gcnn {
 
 struct RunResult {
-  StateDigest digest;
+  StateDigest digest;  // of the last step reached
   double wall_seconds = 0;
   double neuron_updates_per_second = 0;
+  bool interrupted = false;  // stopped by a signal after writing a checkpoint
+  int signal = 0;
 };
 
-// Collective. Writes cfg.output (the caller has checked it may be written).
-RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, std::ostream& log);
+// A run continued from a checkpoint already loaded into `ensemble`.
+struct Resume {
+  std::unique_ptr<Ensemble> ensemble;
+  CheckpointMeta meta;
+  std::string path;
+  std::string original_output;  // output.file of the checkpointed run
+};
+
+// Collective. Writes cfg.output (the caller has checked it may be written)
+// and checkpoints; with `resume`, continues that run and appends to its results.
+RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, std::ostream& log,
+                         Resume* resume = nullptr);
 
 
 }  // namespace gcnn

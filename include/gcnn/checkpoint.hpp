@@ -1,0 +1,82 @@
+#pragma once
+// Restart files: the complete state of a run at one step (README "Restart").
+//
+// One parallel-HDF5 file per checkpoint, written collectively by all ranks:
+//   /  attributes  gcnn_file_kind = "checkpoint", gcnn_schema_version,
+//                  gcnn_version, git_sha, run_id, step, n_ranks (at write time),
+//                  n_samples (results rows up to and including `step`),
+//                  config (INI text of every parameter), digest (state digest),
+//                  n_active, n_reservoir
+//   /state/q          [M, K] float64  q_a in network order
+//   /state/N          [M]    int64    N_a
+//   /state/neuron_id  [R]    int64    active neurons network by network, each
+//                                     network in canonical (id) order, then the reservoir
+//   /state/neuron_c   [R]    float32  theta_i = (w_i, c_i) of the same neurons
+//   /state/neuron_w   [K, R] float32
+//   /state/counters   [12]   int64    exchange and MALA counters, and their
+//                                     values at the last sample (global sums)
+// There is no RNG state to store: every draw is keyed by (seed, purpose,
+// step, global id), and seed and step are in the file.
+//
+// Integrity: data chunks carry Fletcher32 checksums, the file uses the newest
+// format (checksummed metadata), and the state digest is recomputed and
+// compared after every load. A file is written as NAME.tmp, closed, fsynced
+// and renamed, so a crash at any instant leaves the older checkpoints intact.
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gcnn/config.hpp"
+#include "gcnn/ensemble.hpp"
+
+namespace gcnn {
+
+inline constexpr int64_t kCheckpointSchemaVersion = 1;
+
+// A checkpoint that is missing, damaged or does not belong to this run. It is
+// bad input (exit code 2), raised on every rank with the same message.
+struct CheckpointError : ConfigError {
+  using ConfigError::ConfigError;
+};
+
+struct CheckpointMeta {
+  uint64_t step = 0;
+  std::string run_id, config_ini, digest, git_sha, version;
+  int64_t n_ranks = 0, n_samples = 0;
+  // join prop/acc, leave prop/acc, mala prop/acc; then the same at the last sample
+  std::array<int64_t, 12> counters{};
+};
+
+// Collective. Writes `path` atomically; returns the bytes of the file.
+double write_checkpoint(const std::string& path, const Ensemble& e, const CheckpointMeta& meta);
+// Collective (rank 0 reads). Throws CheckpointError naming the file.
+CheckpointMeta read_checkpoint_meta(const std::string& path, const Comm& comm);
+// Collective. Loads the state into `e` (constructed Unset with the checkpoint's
+// config on any rank count), verifies the checksums and the digest.
+void load_checkpoint(const std::string& path, Ensemble& e, const CheckpointMeta& meta);
+
+// The checkpoints of one run: DIR/ckpt.<step, 12 digits>.h5, newest kept.
+class CheckpointStore {
+ public:
+  CheckpointStore(std::string dir, int keep, const Comm& comm);
+  const std::string& dir() const { return dir_; }
+  std::string path_for(uint64_t step) const;
+  // Complete checkpoints (no .tmp), newest first. Collective.
+  std::vector<std::string> list() const;
+  // Creates the directory if needed (collective; throws ConfigError if it cannot).
+  void ensure_dir() const;
+  // Deletes all but the newest `keep` (collective; rank 0 deletes).
+  void prune() const;
+
+ private:
+  std::string dir_;
+  int keep_;
+  Comm comm_;
+};
+
+// The checkpoint directory of a config: checkpoint.dir, or the output file
+// name without ".h5" plus ".ckpt".
+std::string checkpoint_dir(const Config& c);
+
+}  // namespace gcnn

@@ -1,0 +1,350 @@
+#include "gcnn/checkpoint.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "gcnn/digest.hpp"
+#include "gcnn/h5.hpp"
+#include "gcnn/version.hpp"
+
+namespace gcnn {
+
+namespace {
+
+// Every rank learns whether any rank failed, and the message of the first
+// that did; then all throw the same error (no rank is left in a collective).
+void agree(const Comm& comm, const std::string& local_error, const std::string& prefix) {
+  int who = local_error.empty() ? comm.size() : comm.rank();
+  mpi_check(MPI_Allreduce(MPI_IN_PLACE, &who, 1, MPI_INT, MPI_MIN, comm.raw()), "MPI_Allreduce(agree)");
+  if (who == comm.size()) return;
+  std::string msg = local_error;
+  comm.bcast(msg, who);
+  throw CheckpointError(prefix + msg);
+}
+
+// Position of this rank's active and reservoir neurons in the [R] arrays.
+struct NeuronLayout {
+  int64_t act_lo = 0, res_lo = 0, n_active = 0, n_reservoir = 0;
+};
+NeuronLayout layout(const Comm& comm, int64_t na, int64_t nr) {
+  int64_t mine[2] = {na, nr}, before[2] = {0, 0}, total[2] = {na, nr};
+  mpi_check(MPI_Exscan(mine, before, 2, MPI_INT64_T, MPI_SUM, comm.raw()), "MPI_Exscan");
+  if (comm.rank() == 0) before[0] = before[1] = 0;  // MPI_Exscan leaves rank 0 undefined
+  comm.sum(total, 2);
+  return NeuronLayout{before[0], total[0] + before[1], total[0], total[1]};
+}
+
+void fsync_path(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) throw std::runtime_error("cannot open '" + path + "' to sync it: " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw std::runtime_error("fsync of '" + path + "' failed: " + std::strerror(errno));
+}
+
+std::string parent_dir(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
+}  // namespace
+
+double write_checkpoint(const std::string& path, const Ensemble& e, const CheckpointMeta& meta) {
+  const Comm& comm = e.comm();
+  const Config& c = e.config();
+  const int K = c.K;
+  const std::string tmp = path + ".tmp";
+  const NeuronBlock& act = e.active();
+  const NeuronBlock& res = e.reservoir();
+  const int64_t na = static_cast<int64_t>(act.size()), nr = static_cast<int64_t>(res.size());
+  const NeuronLayout L = layout(comm, na, nr);
+  const hsize_t R = static_cast<hsize_t>(c.R()), M = static_cast<hsize_t>(c.M);
+  const hsize_t a_lo = static_cast<hsize_t>(e.a_lo()), n = static_cast<hsize_t>(e.n_local());
+  std::vector<int64_t> N(static_cast<size_t>(n));
+  for (hsize_t la = 0; la < n; ++la) N[la] = e.N(static_cast<int64_t>(la));
+  {
+    h5::Handle f = h5::create_checked_file(tmp, comm.raw());
+    h5::attr(f, "gcnn_file_kind", std::string("checkpoint"));
+    h5::attr(f, "gcnn_schema_version", kCheckpointSchemaVersion);
+    h5::attr(f, "gcnn_version", std::string(kVersion));
+    h5::attr(f, "git_sha", std::string(kGitSha));
+    h5::attr(f, "run_id", meta.run_id);
+    h5::attr(f, "step", static_cast<int64_t>(meta.step));
+    h5::attr(f, "n_ranks", static_cast<int64_t>(comm.size()));
+    h5::attr(f, "n_samples", meta.n_samples);
+    h5::attr(f, "config", meta.config_ini);
+    h5::attr(f, "digest", meta.digest);
+    h5::attr(f, "n_active", L.n_active);
+    h5::attr(f, "n_reservoir", L.n_reservoir);
+    h5::Handle g = h5::create_group(f, "state");
+    {
+      h5::Handle d = h5::create_checked_dataset(g, "q", H5T_NATIVE_DOUBLE, {M, static_cast<hsize_t>(K)});
+      h5::write_slab(d, H5T_NATIVE_DOUBLE, {a_lo, 0}, {n, static_cast<hsize_t>(K)}, n ? e.q(0) : nullptr);
+      h5::attr(d, "unit", std::string("q"));
+    }
+    {
+      h5::Handle d = h5::create_checked_dataset(g, "N", H5T_NATIVE_INT64, {M});
+      h5::write_slab(d, H5T_NATIVE_INT64, {a_lo}, {n}, N.data());
+    }
+    // Two collective writes per array: this rank's active part, then its reservoir part.
+    auto put = [&](hid_t d, hid_t type, hsize_t row, bool two_d, const void* a, const void* r) {
+      auto st = [&](hsize_t lo) { return two_d ? std::vector<hsize_t>{row, lo} : std::vector<hsize_t>{lo}; };
+      auto ct = [&](hsize_t cnt) { return two_d ? std::vector<hsize_t>{1, cnt} : std::vector<hsize_t>{cnt}; };
+      h5::write_slab(d, type, st(static_cast<hsize_t>(L.act_lo)), ct(static_cast<hsize_t>(na)), a);
+      h5::write_slab(d, type, st(static_cast<hsize_t>(L.res_lo)), ct(static_cast<hsize_t>(nr)), r);
+    };
+    {
+      h5::Handle d = h5::create_checked_dataset(g, "neuron_id", H5T_NATIVE_INT64, {R});
+      put(d, H5T_NATIVE_INT64, 0, false, act.id.data(), res.id.data());
+    }
+    {
+      h5::Handle d = h5::create_checked_dataset(g, "neuron_c", H5T_NATIVE_FLOAT, {R});
+      put(d, H5T_NATIVE_FLOAT, 0, false, act.c.data(), res.c.data());
+    }
+    {
+      h5::Handle d = h5::create_checked_dataset(g, "neuron_w", H5T_NATIVE_FLOAT, {static_cast<hsize_t>(K), R});
+      for (int k = 0; k < K; ++k) put(d, H5T_NATIVE_FLOAT, static_cast<hsize_t>(k), true, act.w[k].data(), res.w[k].data());
+    }
+    {
+      h5::Handle d = h5::create_checked_dataset(g, "counters", H5T_NATIVE_INT64, {12});
+      const bool root = comm.root();
+      h5::write_slab(d, H5T_NATIVE_INT64, {0}, {root ? hsize_t{12} : hsize_t{0}}, meta.counters.data());
+    }
+    // Test hook (fault tests only): GCNN_TEST_CHECKPOINT_PAUSE=STEP:SECONDS
+    // pauses the write of the checkpoint at STEP with its data half-way to
+    // disk, so that a test can kill the job at the worst moment.
+    if (const char* p = std::getenv("GCNN_TEST_CHECKPOINT_PAUSE")) {
+      unsigned long long at = 0;
+      double secs = 0;
+      if (std::sscanf(p, "%llu:%lf", &at, &secs) == 2 && at == meta.step) {
+        comm.barrier();
+        if (comm.root()) std::fprintf(stderr, "gcnn: test hook: pausing in the write of %s\n", tmp.c_str());
+        std::this_thread::sleep_for(std::chrono::duration<double>(secs));
+      }
+    }
+  }  // collective close: all data is in the file
+  std::string err;
+  double bytes = 0;
+  if (comm.root()) {
+    try {
+      fsync_path(tmp, false);
+      if (std::rename(tmp.c_str(), path.c_str()) != 0)
+        throw std::runtime_error("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
+      fsync_path(parent_dir(path), true);
+      struct stat st;
+      if (stat(path.c_str(), &st) == 0) bytes = static_cast<double>(st.st_size);
+    } catch (const std::exception& ex) {
+      err = ex.what();
+    }
+  }
+  comm.bcast(err);
+  if (!err.empty()) throw std::runtime_error("checkpoint write failed: " + err);
+  comm.bcast(&bytes, 1);
+  return bytes;
+}
+
+CheckpointMeta read_checkpoint_meta(const std::string& path, const Comm& comm) {
+  CheckpointMeta m;
+  std::string err;
+  int64_t ints[4] = {0, 0, 0, 0};
+  if (comm.root()) {
+    try {
+      struct stat st;
+      if (stat(path.c_str(), &st) != 0) throw std::runtime_error("no such file");
+      h5::Handle f = h5::open_file(path, false, MPI_COMM_SELF);
+      std::string kind;
+      try { kind = h5::read_attr_string(f, "gcnn_file_kind"); } catch (const std::exception&) {}
+      if (kind != "checkpoint") throw std::runtime_error("not a gcnn checkpoint (gcnn_file_kind = '" + kind + "')");
+      const int64_t schema = h5::read_attr_int(f, "gcnn_schema_version");
+      if (schema != kCheckpointSchemaVersion)
+        throw std::runtime_error("checkpoint schema version " + std::to_string(schema) + ", this gcnn reads " +
+                                 std::to_string(kCheckpointSchemaVersion));
+      ints[0] = h5::read_attr_int(f, "step");
+      ints[1] = h5::read_attr_int(f, "n_ranks");
+      ints[2] = h5::read_attr_int(f, "n_samples");
+      m.run_id = h5::read_attr_string(f, "run_id");
+      m.config_ini = h5::read_attr_string(f, "config");
+      m.digest = h5::read_attr_string(f, "digest");
+      m.git_sha = h5::read_attr_string(f, "git_sha");
+      m.version = h5::read_attr_string(f, "gcnn_version");
+      h5::Handle d = h5::open_dataset(f, "state/counters");
+      h5::read_slab(d, H5T_NATIVE_INT64, {0}, {12}, m.counters.data(), "/state/counters");
+    } catch (const std::exception& ex) {
+      err = ex.what();
+    }
+  }
+  comm.bcast(err);
+  if (!err.empty()) throw CheckpointError("checkpoint '" + path + "': " + err);
+  comm.bcast(ints, 4);
+  m.step = static_cast<uint64_t>(ints[0]);
+  m.n_ranks = ints[1];
+  m.n_samples = ints[2];
+  for (std::string* s : {&m.run_id, &m.config_ini, &m.digest, &m.git_sha, &m.version}) comm.bcast(*s);
+  comm.bcast(m.counters.data(), 12);
+  return m;
+}
+
+void load_checkpoint(const std::string& path, Ensemble& e, const CheckpointMeta& meta) {
+  const Comm& comm = e.comm();
+  const Config& c = e.config();
+  const int K = c.K;
+  const std::string where = "checkpoint '" + path + "': ";
+  const hsize_t a_lo = static_cast<hsize_t>(e.a_lo()), n = static_cast<hsize_t>(e.n_local());
+  std::vector<double> q(static_cast<size_t>(n) * K);
+  std::vector<int64_t> N(static_cast<size_t>(n));
+  NeuronBlock act(K), res(K);
+  std::string err;
+  // Each rank reads its part through its own serial handle: reads need no
+  // collective calls, so a damaged chunk on one rank cannot hang the others.
+  h5::Handle f;
+  int64_t n_active = 0;
+  try {
+    f = h5::open_file(path, false, MPI_COMM_SELF);
+    n_active = h5::read_attr_int(f, "n_active");
+    const int64_t n_res = h5::read_attr_int(f, "n_reservoir");
+    if (n_active < 0 || n_res < 0 || n_active + n_res != c.R())
+      throw std::runtime_error("neuron counts " + std::to_string(n_active) + " + " + std::to_string(n_res) +
+                               " differ from R = " + std::to_string(c.R()));
+    h5::Handle d = h5::open_dataset(f, "state/N");
+    if (h5::dims_of(d) != std::vector<hsize_t>{static_cast<hsize_t>(c.M)})
+      throw std::runtime_error("/state/N does not have M = " + std::to_string(c.M) + " rows");
+    h5::read_slab(d, H5T_NATIVE_INT64, {a_lo}, {n}, N.data(), "/state/N");
+    for (int64_t x : N)
+      if (x < 0 || x > c.R()) throw std::runtime_error("/state/N holds an impossible occupancy " + std::to_string(x));
+  } catch (const std::exception& ex) {
+    err = ex.what();
+  }
+  agree(comm, err, where);
+
+  int64_t na = 0;
+  for (int64_t x : N) na += x;
+  const NeuronLayout L0 = layout(comm, na, 0);
+  if (L0.n_active != n_active) agree(comm, "sum of /state/N differs from n_active", where);
+  const Blocks rb{c.R() - n_active, comm.size()};
+  const int64_t nr = rb.hi(comm.rank()) - rb.lo(comm.rank());
+  try {
+    act.resize(static_cast<size_t>(na));
+    res.resize(static_cast<size_t>(nr));
+    const hsize_t alo = static_cast<hsize_t>(L0.act_lo), rlo = static_cast<hsize_t>(n_active + rb.lo(comm.rank()));
+    {
+      h5::Handle d = h5::open_dataset(f, "state/q");
+      h5::read_slab(d, H5T_NATIVE_DOUBLE, {a_lo, 0}, {n, static_cast<hsize_t>(K)}, q.data(), "/state/q");
+    }
+    auto get = [&](const char* name, hid_t type, bool two_d, hsize_t row, void* a, void* r) {
+      h5::Handle d = h5::open_dataset(f, std::string("state/") + name);
+      const std::string what = std::string("/state/") + name;
+      auto st = [&](hsize_t lo) { return two_d ? std::vector<hsize_t>{row, lo} : std::vector<hsize_t>{lo}; };
+      auto ct = [&](hsize_t cnt) { return two_d ? std::vector<hsize_t>{1, cnt} : std::vector<hsize_t>{cnt}; };
+      h5::read_slab(d, type, st(alo), ct(static_cast<hsize_t>(na)), a, what);
+      h5::read_slab(d, type, st(rlo), ct(static_cast<hsize_t>(nr)), r, what);
+    };
+    get("neuron_id", H5T_NATIVE_INT64, false, 0, act.id.data(), res.id.data());
+    get("neuron_c", H5T_NATIVE_FLOAT, false, 0, act.c.data(), res.c.data());
+    for (int k = 0; k < K; ++k)
+      get("neuron_w", H5T_NATIVE_FLOAT, true, static_cast<hsize_t>(k), act.w[k].data(), res.w[k].data());
+    // Structural checks the digest would also catch, but with a clearer message.
+    int64_t j = 0;
+    for (size_t la = 0; la < N.size(); ++la)
+      for (int64_t i = 0; i < N[la]; ++i, ++j) {
+        const int64_t id = act.id[static_cast<size_t>(j)];
+        if (id < 0 || id >= c.R() || (i > 0 && id <= act.id[static_cast<size_t>(j - 1)]))
+          throw std::runtime_error("neuron ids of network " + std::to_string(a_lo + la) + " are not canonical");
+      }
+    for (int64_t id : res.id)
+      if (id < 0 || id >= c.R()) throw std::runtime_error("reservoir holds an invalid neuron id");
+  } catch (const std::exception& ex) {
+    err = ex.what();
+  }
+  f.reset();
+  agree(comm, err, where);
+  e.restore(meta.step, std::move(q), N, std::move(act), std::move(res));
+  const std::string got = compute_digest(e).text();
+  if (got != meta.digest)
+    throw CheckpointError(where + "state digest " + got + " differs from the stored " + meta.digest +
+                          " (the file is damaged)");
+}
+
+CheckpointStore::CheckpointStore(std::string dir, int keep, const Comm& comm)
+    : dir_(std::move(dir)), keep_(keep), comm_(comm) {}
+
+std::string CheckpointStore::path_for(uint64_t step) const {
+  char b[64];
+  std::snprintf(b, sizeof(b), "/ckpt.%012llu.h5", static_cast<unsigned long long>(step));
+  return dir_ + b;
+}
+
+std::vector<std::string> CheckpointStore::list() const {
+  std::string joined;
+  if (comm_.root()) {
+    std::vector<std::pair<unsigned long long, std::string>> found;
+    if (DIR* d = opendir(dir_.c_str())) {
+      while (dirent* ent = readdir(d)) {
+        unsigned long long s = 0;
+        char tail[8] = {0};
+        const std::string name = ent->d_name;
+        if (name.size() == 20 && std::sscanf(name.c_str(), "ckpt.%12llu.%3s", &s, tail) == 2 &&
+            std::string(tail) == "h5")
+          found.emplace_back(s, dir_ + "/" + name);
+      }
+      closedir(d);
+    }
+    std::sort(found.rbegin(), found.rend());
+    for (auto& f : found) joined += f.second + "\n";
+  }
+  comm_.bcast(joined);
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < joined.size()) {
+    const size_t nl = joined.find('\n', pos);
+    out.push_back(joined.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return out;
+}
+
+void CheckpointStore::ensure_dir() const {
+  std::string err;
+  if (comm_.root()) {
+    // mkdir -p
+    std::string cur;
+    for (size_t pos = 0; pos != std::string::npos;) {
+      const size_t next = dir_.find('/', pos + 1);
+      cur = dir_.substr(0, next);
+      if (!cur.empty() && ::mkdir(cur.c_str(), 0777) != 0 && errno != EEXIST) {
+        err = "cannot create checkpoint directory '" + cur + "': " + std::strerror(errno);
+        break;
+      }
+      pos = next;
+    }
+    struct stat st;
+    if (err.empty() && (stat(dir_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)))
+      err = "checkpoint directory '" + dir_ + "' is not a directory";
+  }
+  comm_.bcast(err);
+  if (!err.empty()) throw ConfigError(err);
+}
+
+void CheckpointStore::prune() const {
+  const std::vector<std::string> all = list();
+  if (comm_.root())
+    for (size_t i = static_cast<size_t>(keep_); i < all.size(); ++i) std::remove(all[i].c_str());
+  comm_.barrier();
+}
+
+std::string checkpoint_dir(const Config& c) {
+  if (!c.checkpoint_dir.empty()) return c.checkpoint_dir;
+  std::string base = c.output;
+  if (base.size() > 3 && base.compare(base.size() - 3, 3, ".h5") == 0) base.resize(base.size() - 3);
+  return base + ".ckpt";
+}
+
+}  // namespace gcnn

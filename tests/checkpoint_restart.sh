@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Checkpoint/restart end to end (README "Restart").
+# usage: checkpoint_restart.sh GCNN MPIEXEC MODE WORKDIR
+#   chain    S steps uninterrupted on 2 ranks vs interrupted at S/3 and 2S/3,
+#            resumed on 2 -> 3 -> 1 ranks: same digest, same observables
+#   kill9    kill -9 while the 2S/3 checkpoint is being written: resume uses
+#            the S/3 one, truncates the results file and reaches the same digest
+#   corrupt  flipped bytes and truncation are detected (exit 2, file named);
+#            --resume latest falls back to the older checkpoint and says so
+#   signal   SIGUSR1 through mpirun and SIGTERM to a singleton: checkpoint and
+#            exit 75; the continuation equals an uninterrupted run
+#   refuse   physics changes and a foreign results file are refused (exit 2)
+set -uo pipefail
+gcnn=$1 mpiexec=$2 mode=$3 dir=$4/$3
+py=/usr/bin/python3
+here=$(cd "$(dirname "$0")" && pwd)
+rm -rf "$dir"; mkdir -p "$dir"; cd "$dir" || exit 1
+cat > run.ini <<'INI'
+[model]
+M = 300
+rho = 16
+K = 2
+mu = -1
+[learning]
+mode = sampled
+eta = 0.004
+[exchange]
+every = 2
+[run]
+steps = 600
+seed = 4242
+progress_seconds = 0
+[grid]
+n = 12
+[observables]
+sample_every = 40
+particles = 7
+[checkpoint]
+every = 200
+INI
+fail() { echo "FAIL: $*"; exit 1; }
+run() {  # run NP ARGS...: gcnn run on NP ranks, log to run.log, return its exit code
+  local np=$1; shift
+  "$mpiexec" --oversubscribe -n "$np" "$gcnn" run --config run.ini "$@" >> run.log 2>&1
+}
+digest_of() { "$gcnn" digest "$1" | awk '{print $2}'; }
+expect_rc() {  # expect_rc CODE PATTERN CMD...: exit code and a message matching PATTERN
+  local want=$1 pat=$2; shift 2
+  "$@" > out.txt 2>&1; local rc=$?
+  cat out.txt
+  [ "$rc" = "$want" ] || fail "expected exit $want, got $rc from: $*"
+  grep -Eq "$pat" out.txt || fail "message does not match /$pat/"
+}
+
+reference() {  # uninterrupted run on 2 ranks
+  run 2 --output full.h5 || fail "reference run"
+  digest_of full.h5
+}
+
+case $mode in
+chain)
+  ref=$(reference)
+  run 2 --output part.h5 --run.steps 200 || fail "segment 1"
+  run 3 --output part.h5 --run.steps 400 --resume latest || fail "segment 2 (3 ranks)"
+  run 1 --output part.h5 --resume latest || fail "segment 3 (1 rank)"
+  got=$(digest_of part.h5)
+  echo "uninterrupted $ref, resumed 2->3->1 ranks $got"
+  [ "$got" = "$ref" ] || fail "digests differ"
+  $py "$here/compare_results.py" full.h5 part.h5 || fail "observables differ"
+  # The checkpoint holds the same digest as the run printed at its step.
+  [ "$(digest_of part.ckpt/ckpt.000000000600.h5)" = "$ref" ] || fail "final checkpoint digest"
+  ;;
+kill9)
+  ref=$(reference)
+  GCNN_TEST_CHECKPOINT_PAUSE=400:60 "$mpiexec" --oversubscribe -n 2 "$gcnn" run --config run.ini \
+    --output crash.h5 > crash.log 2>&1 &
+  pid=$!
+  for _ in $(seq 1 600); do [ -e crash.ckpt/ckpt.000000000400.h5.tmp ] && break; sleep 0.1; done
+  [ -e crash.ckpt/ckpt.000000000400.h5.tmp ] || fail "the paused write never started"
+  sleep 0.5
+  pkill -9 -f "gcnn run --config run.ini --output crash.h5"; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+  ls crash.ckpt
+  [ -e crash.ckpt/ckpt.000000000200.h5 ] || fail "the older checkpoint is gone"
+  [ ! -e crash.ckpt/ckpt.000000000400.h5 ] || fail "an incomplete checkpoint has the final name"
+  run 2 --output crash.h5 --resume latest || fail "resume after kill -9"
+  grep -q "resuming from crash.ckpt/ckpt.000000000200.h5" run.log || fail "did not resume from step 200"
+  got=$(digest_of crash.h5)
+  echo "uninterrupted $ref, after kill -9 and resume $got"
+  [ "$got" = "$ref" ] || fail "digests differ"
+  $py "$here/compare_results.py" full.h5 crash.h5 || fail "observables differ (truncation of the results file)"
+  ;;
+corrupt)
+  run 2 --output c.h5 || fail "run"
+  good=c.ckpt/ckpt.000000000600.h5
+  size=$(stat -c %s $good)
+  for frac in 20 40 60 80; do
+    cp $good flip.h5
+    off=$((size * frac / 100))
+    printf '\xff\x00\xa5' | dd of=flip.h5 bs=1 seek=$off conv=notrunc status=none
+    expect_rc 2 "flip.h5" "$mpiexec" --oversubscribe -n 2 "$gcnn" run --config run.ini --output c2.h5 \
+      --resume flip.h5
+  done
+  cp $good trunc.h5; truncate -s $((size / 2)) trunc.h5
+  expect_rc 2 "trunc.h5" "$gcnn" run --config run.ini --output c2.h5 --resume trunc.h5
+  expect_rc 2 "missing.h5" "$gcnn" run --config run.ini --output c2.h5 --resume missing.h5
+  # Damage the newest: latest falls back to the older one, says so, and finishes.
+  printf '\xff\xff\xff\xff' | dd of=$good bs=1 seek=$((size / 2)) conv=notrunc status=none
+  expect_rc 0 "falling back to the older checkpoint c.ckpt/ckpt.000000000400.h5" \
+    "$mpiexec" --oversubscribe -n 2 "$gcnn" run --config run.ini --output c.h5 --resume latest
+  ;;
+signal)
+  # SIGUSR1 to mpirun (what SLURM's --signal sends): forwarded, checkpoint, exit 75.
+  "$mpiexec" --oversubscribe -n 2 "$gcnn" run --config run.ini --output sig.h5 --run.steps 100000000 \
+    --run.progress_seconds 0.2 > sig.log 2>&1 &
+  pid=$!
+  for _ in $(seq 1 600); do grep -q '^\[gcnn\] step' sig.log && break; sleep 0.1; done
+  kill -USR1 $pid; wait $pid; rc=$?
+  cat sig.log | grep -v '^\[gcnn\] step' | tail -3
+  [ "$rc" = 75 ] || fail "SIGUSR1: exit $rc, expected 75"
+  ck=$(ls sig.ckpt | tail -1); k=$((10#$(echo "$ck" | sed 's/ckpt\.\([0-9]*\)\.h5/\1/')))
+  echo "checkpointed at step $k"
+  # Continue 100 steps beyond it on 1 rank; compare with an uninterrupted run to k+100 on 2 ranks.
+  run 1 --output sig.h5 --resume latest --run.steps $((k + 100)) || fail "resume after SIGUSR1"
+  run 2 --output plain.h5 --run.steps $((k + 100)) || fail "uninterrupted run"
+  [ "$(digest_of sig.h5)" = "$(digest_of plain.h5)" ] || fail "continuation after SIGUSR1 differs"
+  # SIGTERM to a singleton process.
+  "$gcnn" run --config run.ini --output term.h5 --run.steps 100000000 --run.progress_seconds 0.2 > term.log 2>&1 &
+  pid=$!
+  for _ in $(seq 1 600); do grep -q '^\[gcnn\] step' term.log && break; sleep 0.1; done
+  kill -TERM $pid; wait $pid; rc=$?
+  grep -v '^\[gcnn\] step' term.log | tail -2
+  [ "$rc" = 75 ] || fail "SIGTERM: exit $rc, expected 75"
+  grep -q "signal 15" term.log || fail "SIGTERM not reported"
+  ls term.ckpt/ckpt.*.h5 > /dev/null || fail "no checkpoint after SIGTERM"
+  ;;
+refuse)
+  run 2 --output r.h5 || fail "run"
+  expect_rc 2 "model.mu: checkpoint -1, now -0.5" "$gcnn" run --config run.ini --output r.h5 --resume latest \
+    --model.mu -0.5
+  expect_rc 2 "run.seed" "$gcnn" run --config run.ini --output r.h5 --resume latest --run.seed 1
+  expect_rc 2 "model.M" "$gcnn" run --config run.ini --output r.h5 --resume latest --model.M 301
+  # A results file of another run is refused by its run id; nothing is written to it.
+  run 1 --output other.h5 --run.steps 40 --checkpoint.dir other.ckpt || fail "other run"
+  before=$(md5sum < other.h5)
+  expect_rc 2 "belongs to run" "$gcnn" run --config run.ini --output other.h5 --resume r.ckpt/ckpt.000000000400.h5
+  [ "$(md5sum < other.h5)" = "$before" ] || fail "the foreign results file was modified"
+  # Safe keys may change: a longer run continues from the final checkpoint.
+  run 2 --output r.h5 --resume latest --run.steps 700 || fail "extending run.steps was refused"
+  expect_rc 2 "no checkpoint in" "$gcnn" run --config run.ini --output none.h5 --resume latest
+  ;;
+*) fail "unknown mode $mode" ;;
+esac
+echo "PASS: $mode"
