@@ -12,11 +12,16 @@
 //    cores and by the all-to-all.
 //  - bytes per neuron: capacity of all neuron buffers (both halves of the
 //    double buffer) over R.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 
 #include "gcnn/boundary_loss.hpp"
+#include "gcnn/checkpoint.hpp"
 #include "gcnn/cli.hpp"
+#include "gcnn/digest.hpp"
 #include "gcnn/ensemble.hpp"
 #include "gcnn/exchange_sweep.hpp"
 #include "gcnn/learning_step.hpp"
@@ -70,13 +75,68 @@ Rates measure(const Config& base, const Comm& comm, int steps) {
 
 }  // namespace
 
+// Checkpoint write and read throughput for a state of about 1 GB (K = 2,
+// rho = 64, M = 781250 unless overridden) in DIR. The write includes the
+// fsync and rename; before the read the file is evicted from the page cache
+// (posix_fadvise DONTNEED), so both figures are disk figures. The read
+// includes the digest verification. The limit is the disk: compare with
+// `dd` to the same directory (bench/checkpoint-io does both).
+int bench_checkpoint(CliRequest& req, const Comm& comm, const std::string& dir) {
+  bool has_M = false, has_K = false;
+  for (auto& [k, v] : req.raw) { has_M |= k == "model.M"; has_K |= k == "model.K"; }
+  if (!has_M) req.raw.emplace_back("model.M", "781250");
+  if (!has_K) req.raw.emplace_back("model.K", "2");
+  req.raw.emplace_back("model.mu", "0");
+  const Config cfg = load_config(req, comm);
+  Ensemble e(cfg, comm);
+  ExchangeSweep sweep(e);
+  sweep.run(e, 1);  // a realistic layout: networks and reservoir
+  e.set_step(1);
+  CheckpointStore store(dir, 1, comm);
+  store.ensure_dir();
+  const std::string path = dir + "/bench-checkpoint.h5";
+  CheckpointMeta m;
+  m.step = 1;
+  m.run_id = "bench";
+  m.config_ini = config_echo(cfg);
+  m.digest = compute_digest(e).text();
+  comm.barrier();
+  double t = MPI_Wtime();
+  const double bytes = write_checkpoint(path, e, m);
+  const double tw = MPI_Wtime() - t;
+  if (comm.root()) {
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd >= 0) { posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); ::close(fd); }
+  }
+  Ensemble back(cfg, comm, Ensemble::Unset{});
+  comm.barrier();
+  t = MPI_Wtime();
+  load_checkpoint(path, back, read_checkpoint_meta(path, comm));
+  const double tr = MPI_Wtime() - t;
+  if (comm.root()) {
+    std::remove(path.c_str());
+    char b[512];
+    std::snprintf(b, sizeof(b),
+                  "gcnn bench checkpoint: M = %lld, R = %lld, K = %d, %d rank(s), file %.1f MB in %s\n"
+                  "  write %8.1f MB/s  (%.2f s, collective, Fletcher32, fsync + rename)\n"
+                  "  read  %8.1f MB/s  (%.2f s, page cache dropped, checksums + digest verified)\n",
+                  static_cast<long long>(cfg.M), static_cast<long long>(cfg.R()), cfg.K, comm.size(), bytes / 1e6,
+                  dir.c_str(), bytes / 1e6 / tw, tw, bytes / 1e6 / tr, tr);
+    std::cout << b;
+  }
+  return kExitOk;
+}
+
 int cmd_bench(int argc, char** argv, const Comm& comm) {
-  CliRequest req = parse_command_line(argc, argv, {"bench.steps"});
+  CliRequest req = parse_command_line(argc, argv, {"bench.steps", "bench.checkpoint"});
+  if (!req.extra_value("bench.checkpoint").empty()) return bench_checkpoint(req, comm, req.extra_value("bench.checkpoint"));
   if (req.help) {
     if (comm.root())
       std::cout << "usage: mpirun -np P gcnn bench [--model.M 16384] [--model.K 2] [--bench.steps 50]\n"
                    "Prints neuron-updates/s per core for the learning step (mean, sampled), neuron-moves/s\n"
-                   "per core for an exchange sweep, the efficiency of P ranks against 1 and bytes per neuron.\n";
+                   "per core for an exchange sweep, the efficiency of P ranks against 1 and bytes per neuron.\n"
+                   "       mpirun -np P gcnn bench --bench.checkpoint DIR [--model.M 781250]\n"
+                   "Prints checkpoint write and read MB/s for a state of about 1 GB in DIR.\n";
     return kExitOk;
   }
   // Standard workload unless overridden.

@@ -211,13 +211,19 @@ void write_dataset(hid_t parent, const std::string& name, const std::vector<T>& 
 Handle create_checked_dataset(hid_t parent, const std::string& name, hid_t type, const std::vector<hsize_t>& dims) {
   Handle fs(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "H5Screate_simple");
   Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate(dcpl)");
-  // About 4 MiB per chunk along the first (distributed) axis: large enough
-  // for streaming bandwidth, small enough that a rank's block spans few chunks.
-  std::vector<hsize_t> chunk(dims);
-  hsize_t row = H5Tget_size(type);
-  for (size_t i = 1; i < dims.size(); ++i) row *= std::max<hsize_t>(1, dims[i]);
-  chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(std::max<hsize_t>(1, dims[0]), (hsize_t{4} << 20) / row));
-  for (size_t i = 1; i < chunk.size(); ++i) chunk[i] = std::max<hsize_t>(1, chunk[i]);
+  // About 4 MiB per chunk, filled from the last axis: large enough for
+  // streaming bandwidth, small enough that a rank's block spans whole chunks
+  // (a partially written filtered chunk costs a read-modify-write).
+  const hsize_t elem = H5Tget_size(type), target = hsize_t{4} << 20;
+  std::vector<hsize_t> chunk(dims.size(), 1);
+  hsize_t bytes = elem;
+  for (size_t i = dims.size(); i-- > 0;) {
+    const hsize_t n = std::max<hsize_t>(1, dims[i]);
+    const hsize_t fit = std::max<hsize_t>(1, target / bytes);
+    chunk[i] = std::min(n, fit);
+    bytes *= chunk[i];
+    if (chunk[i] < n) break;  // the leading axes stay at 1
+  }
   check(H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data()), "H5Pset_chunk");
   check(H5Pset_fletcher32(dcpl), "H5Pset_fletcher32");
   check(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), "H5Pset_fill_time");
