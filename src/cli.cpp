@@ -49,7 +49,7 @@ bool resume_safe(const std::string& key) {
   static const char* const safe[] = {"run.steps", "run.progress_seconds", "output.file", "observables.sample_every"};
   for (const char* k : safe)
     if (key == k) return true;
-  return key.rfind("checkpoint.", 0) == 0 || key.rfind("solver.", 0) == 0;
+  return key.rfind("checkpoint.", 0) == 0 || key.rfind("solver.", 0) == 0 || key.rfind("verify.", 0) == 0;
 }
 
 // Numbers compare by value ("1" equals "1.0"), everything else as text.
@@ -91,7 +91,7 @@ Config resume_config(const CliRequest& req, const CheckpointMeta& meta, const st
     throw ConfigError("refusing to resume from '" + path + "': these parameters change the physics of the run" +
                       changed +
                       "\n  (only run.steps, run.progress_seconds, output.file, observables.sample_every, "
-                      "checkpoint.* and solver.* may change; start a new run for anything else)");
+                      "checkpoint.*, solver.* and verify.* may change; start a new run for anything else)");
   return cfg;
 }
 

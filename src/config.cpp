@@ -50,7 +50,7 @@ const std::vector<ParamSpec>& parameter_specs() {
              "boundary loss U(q): harmonic 0.5*kappa*|q-q0|^2; double_well kappa*sum_k (q_k^2-s^2)^2; none"),
       num("model.kappa", PT::Real, "1", "energy/q^2 or energy/q^4", "stiffness of U", 0, kInf, true, true),
       num("model.s", PT::Real, "1", "q", "double_well: minima at q_k = +-s", 0, kInf, true, true),
-      num("model.q0", PT::RealList, "0", "q", "harmonic: centre q0 (1 or K values)", -1e6, 1e6),
+      num("model.q0", PT::RealList, "0", "q", "centre q0 of U, harmonic and double_well (1 or K values)", -1e6, 1e6),
       flag("model.periodic", "false", "periodic q, box = [grid.lo, grid.hi)"),
       choice("learning.mode", "mean", {"mean", "sampled", "mala", "frozen"},
              "gradient: mean = exact grad F; sampled = Ising-sampled; mala = Metropolis-adjusted "
@@ -63,6 +63,19 @@ const std::vector<ParamSpec>& parameter_specs() {
       num("exchange.every", PT::Int, "2", "steps", "learning steps between exchange sweeps (0: no exchange)", 0, 1e15),
       num("init.q_center", PT::RealList, "0", "q", "centre of the initial q distribution (1 or K values)", -1e6, 1e6),
       num("init.q_width", PT::Real, "1", "q", "std. dev. of the initial q distribution", 0, kInf, false, true),
+      choice("init.mode", "gaussian", {"gaussian", "two_packets"},
+             "initial q: one Gaussian, or two sub-ensembles (superposition experiment, MODEL 6.8)"),
+      num("init.q_center2", PT::RealList, "0", "q", "two_packets: centre of the second sub-ensemble", -1e6, 1e6),
+      num("init.fraction2", PT::Real, "0.5", "1", "two_packets: fraction of networks in the second", 0, 1),
+      num("quench.step", PT::Int, "0", "steps", "quench experiment: steps >= this use the changed U and mu (0: none)",
+          0, 1e14),
+      num("quench.shift", PT::RealList, "0", "q", "quench: shift of the centre of U (1 or K values)", -1e6, 1e6),
+      num("quench.kappa_factor", PT::Real, "1", "1", "quench: kappa is multiplied by this", 0, kInf, true, true),
+      num("quench.mu_shift", PT::Real, "0", "energy", "quench: mu changes by this", -1e6, 1e6),
+      num("quench.dense_every", PT::Int, "0", "steps", "sample interval in the window after the quench (0: sample_every)",
+          0, 1e14),
+      num("quench.dense_steps", PT::Int, "0", "steps", "length of the densely sampled window after the quench", 0,
+          1e14),
       num("run.steps", PT::Int, "10000", "steps", "learning steps to run", 0, 1e14),
       num("run.seed", PT::Int, "20211", "1", "seed of every random stream", 0, 1.8e19),
       num("run.progress_seconds", PT::Real, "5", "s", "wall-clock interval of progress lines (0: none)", 0, kInf,
@@ -109,6 +122,11 @@ const std::vector<ParamSpec>& parameter_specs() {
       choice("solver.fp_init", "gaussian", {"gaussian", "results"},
              "initial density: Gaussian packet, or the first q histogram of solver.fp_results"),
       text("solver.fp_results", "", "gcnn results file for fp_init = results"),
+      num("verify.burn_in", PT::Real, "0.3", "1", "verify: fraction of the pre-quench run discarded as burn-in", 0,
+          0.95),
+      num("verify.blocks", PT::Int, "10", "1", "verify: blocks for time-blocked error bars", 2, 1000),
+      num("verify.dynamics_samples", PT::Int, "20", "samples", "verify: samples compared after a quench or t = 0", 2,
+          1e6),
       text("solver.petsc", "", "extra PETSc options, e.g. \"-ksp_type gmres -pc_type ilu\""),
   };
   return specs;
@@ -279,6 +297,15 @@ Config make_config(const std::vector<std::pair<std::string, std::string>>& raw) 
   c.exchange_every = integer("exchange.every");
   c.init_center = reals("init.q_center", c.K);
   c.init_width = real("init.q_width");
+  c.init_two_packets = str("init.mode") == "two_packets";
+  c.init_center2 = reals("init.q_center2", c.K);
+  c.init_fraction2 = real("init.fraction2");
+  c.quench_step = integer("quench.step");
+  c.quench_shift = reals("quench.shift", c.K);
+  c.quench_kappa_factor = real("quench.kappa_factor");
+  c.quench_mu_shift = real("quench.mu_shift");
+  c.quench_dense_every = integer("quench.dense_every");
+  c.quench_dense_steps = integer("quench.dense_steps");
   c.steps = integer("run.steps");
   {
     auto [s, v] = get("run.seed");
@@ -323,6 +350,9 @@ Config make_config(const std::vector<std::pair<std::string, std::string>>& raw) 
   c.solver_fp_init = str("solver.fp_init");
   c.solver_fp_results = str("solver.fp_results");
   c.solver_petsc = str("solver.petsc");
+  c.verify_burn_in = real("verify.burn_in");
+  c.verify_blocks = integer("verify.blocks");
+  c.verify_dynamics_samples = integer("verify.dynamics_samples");
 
   // Cross-parameter checks: things that are each valid but impossible together.
   if (c.n_max == 0) c.n_max = 4 * c.rho;
@@ -348,6 +378,9 @@ Config make_config(const std::vector<std::pair<std::string, std::string>>& raw) 
     if (pos != c.solver_hbar.size() || !(h > 0) || !std::isfinite(h))
       throw ConfigError(s.name + " = '" + c.solver_hbar + "' is not valid; allowed: nelson, mu or a positive number");
   }
+  if (c.quench_step > 0 && c.quench_step >= c.steps)
+    throw ConfigError("quench.step = " + std::to_string(c.quench_step) + " is not before the end of the run (run.steps = " +
+                      std::to_string(c.steps) + ")");
   if (c.solver_init_coeffs.size() != 2 * c.solver_init_states.size() && c.solver_init == "superposition")
     throw ConfigError("solver.init_coeffs needs 2 numbers (re, im) per entry of solver.init_states");
   for (auto st : c.solver_init_states)
@@ -423,6 +456,7 @@ std::string help_text(const std::string& command) {
        "commands:\n"
        "  run      simulate the grand canonical ensemble and write a results file\n"
        "  solve    solve the derived Schroedinger / Fokker-Planck equations with PETSc/SLEPc\n"
+       "  verify   check a results file against MODEL.md section 6: gcnn verify --results FILE\n"
        "  digest   print the state digest stored in a results file: gcnn digest FILE\n"
        "  bench    print throughput figures of the hot loops\n\n"
        "common options:\n"
@@ -452,6 +486,31 @@ std::string config_echo(const Config& c) {
     o << k.substr(dot + 1) << " = " << v << "\n";
   }
   return o.str();
+}
+
+}  // namespace gcnn
+
+namespace gcnn {
+
+Config physics_at(const Config& c, uint64_t step) {
+  if (c.quench_step <= 0 || step < static_cast<uint64_t>(c.quench_step)) return c;
+  Config q = c;
+  for (int k = 0; k < c.K; ++k) q.q0[k] += c.quench_shift[k];
+  q.kappa *= c.quench_kappa_factor;
+  q.mu += c.quench_mu_shift;
+  q.quench_step = 0;  // the changed physics itself has no further quench
+  return q;
+}
+
+bool sample_due(const Config& c, uint64_t step) {
+  if (step % static_cast<uint64_t>(c.sample_every) == 0 || step == static_cast<uint64_t>(c.steps)) return true;
+  if (c.quench_step > 0 && c.quench_dense_every > 0) {
+    const uint64_t s0 = static_cast<uint64_t>(c.quench_step);
+    if (step >= s0 && step - s0 <= static_cast<uint64_t>(c.quench_dense_steps) &&
+        (step - s0) % static_cast<uint64_t>(c.quench_dense_every) == 0)
+      return true;
+  }
+  return false;
 }
 
 }  // namespace gcnn

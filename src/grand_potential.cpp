@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "gcnn/fastmath.hpp"
+
 namespace gcnn {
 
 namespace {
@@ -33,29 +35,43 @@ GrandPotential::GrandPotential(const Config& c, const Comm& comm)
 // Omega = U - T sum_i softplus(l_i), l_i = mu/T + ln 2cosh(y_i) - ln M - ln(1+s_i)
 // grad:  - sum_i sigma(l_i) tanh(y_i) w_i
 // lap:   - sum_i (|w_i|^2/T) sigma(l_i) [(1 - sigma(l_i)) tanh^2(y_i) + sech^2(y_i)]
+// Inner loops run over the points with one neuron's parameters fixed, in
+// linear space with the vectorisable fm:: functions: with x = e^{l} =
+// e^{l0} 2cosh(y), softplus(l) = ln(1 + x) and sigma(l) = x / (1 + x).
+// (|y| <= 709 is assumed: |c + w.q|/T beyond that is far outside any grid.)
 void GrandPotential::evaluate(const std::vector<double>& points, double* omega, double* grad, double* lap) const {
   const int K = cfg_.K;
   const size_t n = points.size() / K;
-  const double T = cfg_.T, base = cfg_.mu / T - std::log(static_cast<double>(cfg_.M));
+  const double T = cfg_.T, invT = 1.0 / T, base = cfg_.mu / T - std::log(static_cast<double>(cfg_.M));
   std::vector<double> om(n, 0.0), gr(grad ? n * K : 0, 0.0), lp(lap ? n : 0, 0.0);
+  std::vector<double> qk(n * K);  // points by axis, for unit-stride loads
+  for (size_t g = 0; g < n; ++g)
+    for (int k = 0; k < K; ++k) qk[k * n + g] = points[g * K + k];
+  const double* q0 = qk.data();
+  const double* q1 = K > 1 ? qk.data() + n : q0;
+  const double* q2 = K > 2 ? qk.data() + 2 * n : q0;
+  double* omp = om.data();
   for (size_t i = 0; i < params_.size(); ++i) {
     const NeuronParams& p = params_[i];
-    double w2 = 0;
-    for (int k = 0; k < K; ++k) w2 += static_cast<double>(p.w[k]) * p.w[k];
-    const double li0 = base - log1p_s_[i];
+    const double w0 = p.w[0], w1 = K > 1 ? p.w[1] : 0.0, w2 = K > 2 ? p.w[2] : 0.0, c = p.c;
+    const double w2sum = w0 * w0 + w1 * w1 + w2 * w2;
+    const double el0 = std::exp(base - log1p_s_[i]);
+#pragma omp simd
     for (size_t g = 0; g < n; ++g) {
-      const double* q = &points[g * K];
-      double z = p.c;
-      for (int k = 0; k < K; ++k) z += static_cast<double>(p.w[k]) * q[k];
-      const double y = z / T;
-      const double l = li0 + log_two_cosh(y);
-      om[g] -= T * softplus(l);
-      if (grad || lap) {
-        const double sg = sigmoid(l), th = std::tanh(y);
-        if (grad)
-          for (int k = 0; k < K; ++k) gr[g * K + k] -= sg * th * p.w[k];
-        if (lap) lp[g] -= (w2 / T) * sg * ((1.0 - sg) * th * th + (1.0 - th * th));
+      const double y = (c + w0 * q0[g] + w1 * q1[g] + w2 * q2[g]) * invT;
+      omp[g] -= T * fm::log1p(el0 * fm::two_cosh(y));
+    }
+    if (!grad && !lap) continue;
+    for (size_t g = 0; g < n; ++g) {
+      const double y = (c + w0 * q0[g] + w1 * q1[g] + w2 * q2[g]) * invT;
+      const double x = el0 * fm::two_cosh(y);
+      const double sg = x / (1.0 + x), th = fm::tanh(y);
+      if (grad) {
+        gr[g * K] -= sg * th * w0;
+        if (K > 1) gr[g * K + 1] -= sg * th * w1;
+        if (K > 2) gr[g * K + 2] -= sg * th * w2;
       }
+      if (lap) lp[g] -= (w2sum * invT) * sg * ((1.0 - sg) * th * th + (1.0 - th * th));
     }
   }
   comm_.sum(om.data(), om.size());
@@ -86,20 +102,28 @@ void GrandPotential::solve_mean_field() {
   const auto pts = grid_.centres();
   const size_t G = static_cast<size_t>(grid_.size());
   const int K = cfg_.K;
-  const double T = cfg_.T, M = static_cast<double>(cfg_.M);
+  const double T = cfg_.T, invT = 1.0 / T, M = static_cast<double>(cfg_.M), emu = std::exp(cfg_.mu / T);
   omega_.assign(G, 0.0);
-  std::vector<double> logp(G);
-  auto update_p = [&] {
+  std::vector<double> pg(G), qk(G * K);
+  for (size_t g = 0; g < G; ++g)
+    for (int k = 0; k < K; ++k) qk[k * G + g] = pts[g * K + k];
+  const double* q0 = qk.data();
+  const double* q1 = K > 1 ? qk.data() + G : q0;
+  const double* q2 = K > 2 ? qk.data() + 2 * G : q0;
+  auto update_p = [&] {  // p_g = e^{-Omega/T_q} / Z on the grid (cell probabilities)
     evaluate(pts, omega_.data(), nullptr, nullptr);
     const double om_min = *std::min_element(omega_.begin(), omega_.end());
     double z = 0;
-    for (size_t g = 0; g < G; ++g) z += std::exp(-(omega_[g] - om_min) / cfg_.Tq);
-    for (size_t g = 0; g < G; ++g) logp[g] = -(omega_[g] - om_min) / cfg_.Tq - std::log(z);
+    for (size_t g = 0; g < G; ++g) z += (pg[g] = std::exp(-(omega_[g] - om_min) / cfg_.Tq));
+    for (double& v : pg) v /= z;
   };
-  auto log_x = [&](const NeuronParams& p, size_t g) {  // ln e^{-(f-mu)/T}
-    double zz = p.c;
-    for (int k = 0; k < K; ++k) zz += static_cast<double>(p.w[k]) * pts[g * K + k];
-    return cfg_.mu / T + log_two_cosh(zz / T);
+  // E_p[x_i] with x_i = e^{-(f_i - mu)/T} = e^{mu/T} 2cosh(y_i)
+  auto mean_x = [&](const NeuronParams& p) {
+    const double w0 = p.w[0], w1 = K > 1 ? p.w[1] : 0.0, w2 = K > 2 ? p.w[2] : 0.0, c = p.c;
+    double acc = 0;
+#pragma omp simd reduction(+ : acc)
+    for (size_t g = 0; g < G; ++g) acc += pg[g] * fm::two_cosh((c + w0 * q0[g] + w1 * q1[g] + w2 * q2[g]) * invT);
+    return emu * acc;
   };
   update_p();
   iterations_ = 0;
@@ -110,10 +134,7 @@ void GrandPotential::solve_mean_field() {
     for (iterations_ = 1; iterations_ <= 200; ++iterations_) {
       double res = 0;
       for (size_t i = 0; i < params_.size(); ++i) {
-        double ls = kNegInf;
-        for (size_t g = 0; g < G; ++g) ls = logaddexp(ls, logp[g] + log_x(params_[i], g));
-        const double s = (M - 1.0) / M * std::exp(ls);
-        const double v = std::log1p(s);
+        const double v = std::log1p((M - 1.0) / M * mean_x(params_[i]));
         res = std::max(res, std::fabs(v - log1p_s_[i]));
         log1p_s_[i] = v;
       }
@@ -125,11 +146,16 @@ void GrandPotential::solve_mean_field() {
   // Fraction of neurons in some network: E[(x/M + s)/(1 + x/M + s)].
   double occ = 0;
   for (size_t i = 0; i < params_.size(); ++i) {
-    const double ls = log1p_s_[i] > 0 ? std::log(std::expm1(log1p_s_[i])) : kNegInf;
+    const NeuronParams& p = params_[i];
+    const double w0 = p.w[0], w1 = K > 1 ? p.w[1] : 0.0, w2 = K > 2 ? p.w[2] : 0.0, c = p.c;
+    const double si = std::expm1(log1p_s_[i]), xm = emu / M;
+    double acc = 0;
+#pragma omp simd reduction(+ : acc)
     for (size_t g = 0; g < G; ++g) {
-      const double t = logaddexp(log_x(params_[i], g) - std::log(M), ls);
-      occ += std::exp(logp[g]) * sigmoid(t);
+      const double t = xm * fm::two_cosh((c + w0 * q0[g] + w1 * q1[g] + w2 * q2[g]) * invT) + si;
+      acc += pg[g] * t / (1.0 + t);
     }
+    occ += acc;
   }
   occupancy_ = comm_.sum(occ) / static_cast<double>(cfg_.R());
 }
@@ -145,17 +171,28 @@ void GrandPotential::build_sector_tables() {
     for (int k = 0; k < K; ++k) zz += static_cast<double>(p.w[k]) * pts[g * K + k];
     return log_two_cosh(zz / T) - lnM - l1ps;
   };
-  // Lambda(q) = sum_i b_i(q), summed with a per-point shift against overflow.
+  // Lambda(q) = sum_i b_i(q), b_i = 2cosh(y_i) / (M (1 + s_i)), in linear
+  // space (finite for |y| <= 709), vectorised over the points.
   log_lambda_.assign(G, 0.0);
-  std::vector<double> shift(G, kNegInf);
-  for (size_t i = 0; i < params_.size(); ++i)
-    for (size_t g = 0; g < G; ++g) shift[g] = std::max(shift[g], log_b(params_[i], log1p_s_[i], g));
-  for (size_t g = 0; g < G; ++g) shift[g] = comm_.max(shift[g]);
-  std::vector<double> lam(G, 0.0);
-  for (size_t i = 0; i < params_.size(); ++i)
-    for (size_t g = 0; g < G; ++g) lam[g] += std::exp(log_b(params_[i], log1p_s_[i], g) - shift[g]);
+  std::vector<double> lam(G, 0.0), qk(G * K);
+  for (size_t g = 0; g < G; ++g)
+    for (int k = 0; k < K; ++k) qk[k * G + g] = pts[g * K + k];
+  {
+    const double* q0 = qk.data();
+    const double* q1 = K > 1 ? qk.data() + G : q0;
+    const double* q2 = K > 2 ? qk.data() + 2 * G : q0;
+    const double invT = 1.0 / T;
+    double* lm = lam.data();
+    for (size_t i = 0; i < params_.size(); ++i) {
+      const NeuronParams& p = params_[i];
+      const double w0 = p.w[0], w1 = K > 1 ? p.w[1] : 0.0, w2 = K > 2 ? p.w[2] : 0.0, c = p.c;
+      const double scale = std::exp(-lnM - log1p_s_[i]);
+#pragma omp simd
+      for (size_t g = 0; g < G; ++g) lm[g] += scale * fm::two_cosh((c + w0 * q0[g] + w1 * q1[g] + w2 * q2[g]) * invT);
+    }
+  }
   comm_.sum(lam.data(), G);
-  for (size_t g = 0; g < G; ++g) log_lambda_[g] = shift[g] + std::log(lam[g]);
+  for (size_t g = 0; g < G; ++g) log_lambda_[g] = std::log(lam[g]);
 
   log_eN_.assign(G * NT, 0.0);
   if (cfg_.R() <= cfg_.sector_exact_max) {

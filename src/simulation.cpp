@@ -90,7 +90,10 @@ RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, st
   CheckpointStore store(checkpoint_dir(cfg), static_cast<int>(cfg.checkpoint_keep), comm);
   store.ensure_dir();
 
-  auto loss = make_boundary_loss(cfg);
+  // The physics in force (loss, learning, exchange, observables' analytic
+  // tables) is that of physics_at(step); a quench rebuilds it once.
+  Config phys = physics_at(cfg, start);
+  auto loss = make_boundary_loss(phys);
   // Results: a fresh file, or the resumed run's file truncated to the checkpoint.
   std::unique_ptr<ResultsFile> outp;
   if (resume) {
@@ -114,21 +117,38 @@ RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, st
   ResultsFile& out = *outp;
   std::unique_ptr<Observables> obs;
   {
-    GrandPotential gp(cfg, comm);  // tables only; its neuron copy is freed at scope end
+    GrandPotential gp(phys, comm);  // tables only; its neuron copy is freed at scope end
     if (root)
       log << "analytic Omega: mean-field iterations " << gp.iterations() << " (residual " << gp.residual()
           << "), predicted occupied fraction " << gp.predicted_occupancy() << ", sector free energy "
           << gp.sector_method() << "\n" << std::flush;
-    obs = std::make_unique<Observables>(cfg, gp, *loss);
+    obs = std::make_unique<Observables>(phys, gp, *loss);
     obs->declare(out);
     if (!out.appending()) obs->write_static(out, gp);
   }
 
   std::unique_ptr<Ensemble> ens_owner = resume ? std::move(resume->ensemble) : std::make_unique<Ensemble>(cfg, comm);
   Ensemble& ens = *ens_owner;
-  auto learn = make_learning_step(cfg, *loss);
-  ExchangeSweep sweep(ens);
-  if (resume) restore_counters(resume->meta.counters, sweep, *learn, *obs, comm);
+  ens.set_physics(phys);
+  auto learn = make_learning_step(phys, *loss);
+  auto sweep_owner = std::make_unique<ExchangeSweep>(ens);
+  if (resume) restore_counters(resume->meta.counters, *sweep_owner, *learn, *obs, comm);
+  // The quench: the same counters continue under the new physics.
+  auto apply_quench = [&](uint64_t step) {
+    const auto c12 = global_counters(*sweep_owner, *learn, *obs, comm);
+    phys = physics_at(cfg, step);
+    loss = make_boundary_loss(phys);
+    learn = make_learning_step(phys, *loss);
+    ens.set_physics(phys);
+    sweep_owner = std::make_unique<ExchangeSweep>(ens);
+    GrandPotential gp(phys, comm);
+    obs = std::make_unique<Observables>(phys, gp, *loss);
+    restore_counters(c12, *sweep_owner, *learn, *obs, comm);
+    if (root)
+      log << "[gcnn] quench at step " << step << ": U centre shifted, kappa x " << cfg.quench_kappa_factor
+          << ", mu = " << phys.mu << "; predicted occupied fraction now " << gp.predicted_occupancy() << "\n"
+          << std::flush;
+  };
 
   int64_t n_sub = std::min<int64_t>(cfg.particles, cfg.M), j_lo = 0, j_hi = 0;
   std::vector<double> pbuf;
@@ -148,7 +168,7 @@ RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, st
       }
       out.put_particles(j_lo, pbuf);
     }
-    return obs->sample(ens, sweep.counters(), *learn, out);
+    return obs->sample(ens, sweep_owner->counters(), *learn, out);
   };
 
   uint64_t last_checkpoint = resume ? start : ~uint64_t{0};
@@ -161,7 +181,7 @@ RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, st
     m.config_ini = config_echo(cfg);
     m.digest = compute_digest(ens).text();
     m.n_samples = out.samples();
-    m.counters = global_counters(sweep, *learn, *obs, comm);
+    m.counters = global_counters(*sweep_owner, *learn, *obs, comm);
     const std::string path = store.path_for(step);
     const double bytes = write_checkpoint(path, ens, m);
     store.prune();
@@ -186,11 +206,13 @@ RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, st
   if (root && start >= S)
     log << "the run is already complete at step " << start << " (run.steps = " << S << ")\n";
   for (uint64_t s = start; s < S; ++s) {
+    if (cfg.quench_step > 0 && s == static_cast<uint64_t>(cfg.quench_step)) apply_quench(s);
     neuron_updates += static_cast<int64_t>(ens.active().size());
     learn->advance(ens, s);
     ens.set_step(s + 1);
-    if (cfg.exchange_every > 0 && (s + 1) % static_cast<uint64_t>(cfg.exchange_every) == 0) sweep.run(ens, s + 1);
-    if ((s + 1) % static_cast<uint64_t>(cfg.sample_every) == 0 || s + 1 == S) last = take_sample();
+    if (cfg.exchange_every > 0 && (s + 1) % static_cast<uint64_t>(cfg.exchange_every) == 0)
+      sweep_owner->run(ens, s + 1);
+    if (sample_due(cfg, s + 1)) last = take_sample();
     const RunControl::Decision d = control.after_step(s + 1, S);
     if (d.checkpoint) {
       checkpoint(s + 1);

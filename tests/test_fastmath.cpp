@@ -53,3 +53,17 @@ TEST(FastMath, VectorAndScalarPathsAgreeBitwise) {
 }
 
 }  // namespace
+
+// fm::log and fm::log1p (used by the analytic Omega tables) against glibc.
+TEST(FastMath, LogAndLog1p) {
+  double worst = 0, worst1p = 0;
+  for (int i = 0; i < 200000; ++i) {
+    const double x = std::exp(-700.0 + 1400.0 * (i + 0.5) / 200000.0);
+    worst = std::max(worst, std::fabs(gcnn::fm::log(x) - std::log(x)) / std::max(std::fabs(std::log(x)), 1e-300));
+    const double y = std::exp(-40.0 + 50.0 * (i + 0.5) / 200000.0);
+    worst1p = std::max(worst1p, std::fabs(gcnn::fm::log1p(y) - std::log1p(y)) / std::log1p(y));
+  }
+  EXPECT_LT(worst, 4e-16);
+  EXPECT_LT(worst1p, 6e-16);
+  EXPECT_EQ(gcnn::fm::log(1.0), 0.0);
+}

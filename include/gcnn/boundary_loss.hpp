@@ -35,16 +35,18 @@ class HarmonicLoss final : public BoundaryLoss {
   std::vector<double> q0_;
 };
 
-// kappa * sum_k (q_k^2 - s^2)^2
+// kappa * sum_k ((q_k - q0_k)^2 - s^2)^2
 class DoubleWellLoss final : public BoundaryLoss {
  public:
-  DoubleWellLoss(int K, double kappa, double s) : BoundaryLoss(K), kappa_(kappa), s2_(s * s) {}
+  DoubleWellLoss(int K, double kappa, double s, std::vector<double> q0)
+      : BoundaryLoss(K), kappa_(kappa), s2_(s * s), q0_(std::move(q0)) {}
   double value(const double* q) const override;
   void add_gradient(const double* q, double* g) const override;
   double laplacian(const double* q) const override;
 
  private:
   double kappa_, s2_;
+  std::vector<double> q0_;
 };
 
 class NoLoss final : public BoundaryLoss {

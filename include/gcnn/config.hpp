@@ -54,6 +54,14 @@ struct Config {
   // [init]
   std::vector<double> init_center;  // size K
   double init_width = 1;
+  bool init_two_packets = false;           // superposition experiment
+  std::vector<double> init_center2;        // size K
+  double init_fraction2 = 0.5;
+  // [quench] MODEL.md §6 items 4 and 7
+  int64_t quench_step = 0;
+  std::vector<double> quench_shift;  // size K
+  double quench_kappa_factor = 1, quench_mu_shift = 0;
+  int64_t quench_dense_every = 0, quench_dense_steps = 0;
   // [run]
   int64_t steps = 0;
   uint64_t seed = 0;
@@ -70,6 +78,9 @@ struct Config {
   int64_t particles = 0;
   // [output]
   std::string output;
+  // [verify] gcnn verify
+  double verify_burn_in = 0.3;
+  int64_t verify_blocks = 10, verify_dynamics_samples = 20;
   // [checkpoint] restart files (README "Restart")
   int64_t checkpoint_every = 0, checkpoint_keep = 2;
   double checkpoint_minutes = 0;
@@ -111,5 +122,12 @@ CliRequest parse_command_line(int argc, const char* const* argv,
 void merge_config_text(CliRequest& req, const std::string& ini_text, const std::string& origin);
 std::string help_text(const std::string& command);
 std::string config_echo(const Config& c);  // INI text that reproduces the run
+
+// The physics in force for learning step `step` (0-based): the config
+// itself, or after quench.step the quenched U and mu.
+Config physics_at(const Config& c, uint64_t step);
+// Whether a sample is taken after `step` steps (every sample_every, the last
+// step, and the dense window after a quench).
+bool sample_due(const Config& c, uint64_t step);
 
 }  // namespace gcnn

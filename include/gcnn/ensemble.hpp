@@ -70,6 +70,9 @@ class Ensemble {
                NeuronBlock reservoir);
 
   const Config& config() const { return cfg_; }
+  // The physics in force (physics_at): a quench changes U and mu, never the
+  // ensemble's shape, so only the parameters are replaced.
+  void set_physics(const Config& c) { cfg_ = c; }
   const Comm& comm() const { return comm_; }
   const CounterRng& rng() const { return rng_; }
   const Blocks& network_blocks() const { return nets_; }

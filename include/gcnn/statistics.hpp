@@ -1,0 +1,48 @@
+#pragma once
+// Error bars for `gcnn verify` (MODEL.md §6): time series are correlated, so
+// standard errors come from blocking; distances between distributions get
+// their noise floor from a parametric bootstrap. All resampling is keyed by a
+// fixed seed through Philox, so every verdict is reproducible.
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace gcnn::stats {
+
+struct Estimate {
+  double value = 0, error = 0;
+};
+
+// Mean of a correlated series with its standard error by the
+// Flyvbjerg-Petersen blocking transform: pairwise averaging until the
+// estimate plateaus; the largest estimate among levels with >= 16 blocks.
+Estimate blocked_mean(const std::vector<double>& x);
+
+// Standard error of the mean from `blocks` contiguous block means (for
+// short series where the full transform has too few levels).
+Estimate block_means(const std::vector<double>& x, int blocks);
+
+// Bootstrap: `statistic` evaluated on `n_boot` resamples (with replacement)
+// of indices 0..n-1; returns the mean and standard deviation over resamples.
+Estimate bootstrap(int64_t n, int n_boot, uint64_t seed,
+                   const std::function<double(const std::vector<int64_t>& idx)>& statistic);
+
+// Noise floor of a distance d(p_hat, p) when p_hat = p + noise with
+// independent Gaussian per-cell standard deviations `sigma`: the mean, the
+// standard deviation and the one-sided 3-sigma (99.865 %) quantile of d over
+// `n_draws` synthetic draws.
+struct NoiseFloor {
+  double mean = 0, sd = 0, q3 = 0;
+};
+NoiseFloor noise_floor(const std::vector<double>& p, const std::vector<double>& sigma, int n_draws, uint64_t seed,
+                       const std::function<double(const std::vector<double>& p_hat)>& distance);
+
+// Weighted least-squares line y = a + b x; returns slope b with its error.
+Estimate wls_slope(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& sigma);
+
+// Distances between densities given as cell probabilities (sum 1).
+double l1(const std::vector<double>& a, const std::vector<double>& b);
+double ks(const std::vector<double>& a, const std::vector<double>& b);  // 1-D: max |CDF_a - CDF_b|
+double fidelity(const std::vector<double>& a, const std::vector<double>& b);  // (sum sqrt(a b))^2
+
+}  // namespace gcnn::stats

@@ -1,0 +1,125 @@
+#include "gcnn/statistics.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "gcnn/rng.hpp"
+
+namespace gcnn::stats {
+
+namespace {
+double mean_of(const std::vector<double>& x) {
+  double s = 0;
+  for (double v : x) s += v;
+  return x.empty() ? 0.0 : s / static_cast<double>(x.size());
+}
+double sem(const std::vector<double>& x) {  // naive standard error of the mean
+  const size_t n = x.size();
+  if (n < 2) return 0;
+  const double m = mean_of(x);
+  double v = 0;
+  for (double a : x) v += (a - m) * (a - m);
+  return std::sqrt(v / static_cast<double>(n - 1) / static_cast<double>(n));
+}
+}  // namespace
+
+Estimate blocked_mean(const std::vector<double>& x) {
+  Estimate e{mean_of(x), sem(x)};
+  std::vector<double> level = x;
+  while (level.size() >= 32) {
+    std::vector<double> next(level.size() / 2);
+    for (size_t i = 0; i < next.size(); ++i) next[i] = 0.5 * (level[2 * i] + level[2 * i + 1]);
+    level.swap(next);
+    e.error = std::max(e.error, sem(level));  // levels with >= 16 blocks
+  }
+  return e;
+}
+
+Estimate block_means(const std::vector<double>& x, int blocks) {
+  const size_t n = x.size();
+  const size_t B = std::min<size_t>(static_cast<size_t>(std::max(blocks, 2)), n);
+  std::vector<double> m(B, 0.0);
+  for (size_t b = 0; b < B; ++b) {
+    const size_t lo = b * n / B, hi = (b + 1) * n / B;
+    for (size_t i = lo; i < hi; ++i) m[b] += x[i];
+    m[b] /= static_cast<double>(hi - lo);
+  }
+  return Estimate{mean_of(x), sem(m)};
+}
+
+Estimate bootstrap(int64_t n, int n_boot, uint64_t seed,
+                   const std::function<double(const std::vector<int64_t>& idx)>& statistic) {
+  CounterRng rng(seed);
+  std::vector<int64_t> idx(static_cast<size_t>(n));
+  std::vector<double> vals(static_cast<size_t>(n_boot));
+  for (int b = 0; b < n_boot; ++b) {
+    for (int64_t i = 0; i < n; ++i) {
+      const auto r = rng.draw(Purpose::HiddenSample, static_cast<uint64_t>(b), static_cast<uint64_t>(i));
+      idx[static_cast<size_t>(i)] = static_cast<int64_t>(CounterRng::u01_64(r.v[0], r.v[1]) * static_cast<double>(n));
+      if (idx[static_cast<size_t>(i)] >= n) idx[static_cast<size_t>(i)] = n - 1;
+    }
+    vals[static_cast<size_t>(b)] = statistic(idx);
+  }
+  const double m = mean_of(vals);
+  double v = 0;
+  for (double a : vals) v += (a - m) * (a - m);
+  return Estimate{m, std::sqrt(v / std::max(1, n_boot - 1))};
+}
+
+NoiseFloor noise_floor(const std::vector<double>& p, const std::vector<double>& sigma, int n_draws, uint64_t seed,
+                       const std::function<double(const std::vector<double>& p_hat)>& distance) {
+  CounterRng rng(seed);
+  std::vector<double> ph(p.size()), d(static_cast<size_t>(n_draws));
+  for (int b = 0; b < n_draws; ++b) {
+    for (size_t i = 0; i < p.size(); i += 2) {
+      double xi[2];
+      rng.normals<2>(Purpose::HiddenSample, static_cast<uint64_t>(b), static_cast<uint64_t>(i), xi);
+      ph[i] = p[i] + sigma[i] * xi[0];
+      if (i + 1 < p.size()) ph[i + 1] = p[i + 1] + sigma[i + 1] * xi[1];
+    }
+    d[static_cast<size_t>(b)] = distance(ph);
+  }
+  NoiseFloor f;
+  f.mean = mean_of(d);
+  double v = 0;
+  for (double a : d) v += (a - f.mean) * (a - f.mean);
+  f.sd = std::sqrt(v / std::max(1, n_draws - 1));
+  std::sort(d.begin(), d.end());
+  f.q3 = d[std::min(d.size() - 1, static_cast<size_t>(0.99865 * static_cast<double>(d.size())))];
+  return f;
+}
+
+Estimate wls_slope(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& sigma) {
+  double S = 0, Sx = 0, Sy = 0, Sxx = 0, Sxy = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double w = 1.0 / (sigma[i] * sigma[i]);
+    S += w; Sx += w * x[i]; Sy += w * y[i]; Sxx += w * x[i] * x[i]; Sxy += w * x[i] * y[i];
+  }
+  const double det = S * Sxx - Sx * Sx;
+  if (!(det > 0)) return Estimate{0, INFINITY};
+  return Estimate{(S * Sxy - Sx * Sy) / det, std::sqrt(S / det)};
+}
+
+double l1(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += std::fabs(a[i] - b[i]);
+  return s;
+}
+
+double ks(const std::vector<double>& a, const std::vector<double>& b) {
+  double ca = 0, cb = 0, d = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ca += a[i];
+    cb += b[i];
+    d = std::max(d, std::fabs(ca - cb));
+  }
+  return d;
+}
+
+double fidelity(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += std::sqrt(std::max(0.0, a[i]) * std::max(0.0, b[i]));
+  return s * s;
+}
+
+}  // namespace gcnn::stats
