@@ -52,7 +52,7 @@ const std::vector<ParamSpec>& parameter_specs() {
       num("model.s", PT::Real, "1", "q", "double_well: minima at q_k = +-s", 0, kInf, true, true),
       num("model.q0", PT::RealList, "0", "q", "centre q0 of U, harmonic and double_well (1 or K values)", -1e6, 1e6),
       flag("model.periodic", "false", "periodic q, box = [grid.lo, grid.hi)"),
-      choice("learning.mode", "mean", {"mean", "sampled", "mala", "frozen"},
+      choice("learning.mode", "mala", {"mean", "sampled", "mala", "frozen"},
              "gradient: mean = exact grad F; sampled = Ising-sampled; mala = Metropolis-adjusted "
              "Langevin; frozen = q never moves (exchange tests)"),
       num("learning.gamma", PT::Real, "1", "q^2/(energy time)", "learning rate gamma (mobility), m = 1/gamma", 0,

@@ -1,0 +1,84 @@
+// The error bars of `gcnn verify` on synthetic data with known answers.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "gcnn/rng.hpp"
+#include "gcnn/statistics.hpp"
+
+using namespace gcnn;
+
+namespace {
+std::vector<double> ar1(size_t n, double phi, uint64_t seed) {  // x_t = phi x_{t-1} + N(0,1)
+  CounterRng rng(seed);
+  std::vector<double> x(n);
+  double prev = 0;
+  for (size_t t = 0; t < n; ++t) {
+    double xi[2];
+    rng.normals<2>(Purpose::HiddenSample, t, 0, xi);
+    prev = phi * prev + xi[0];
+    x[t] = prev;
+  }
+  return x;
+}
+}  // namespace
+
+// AR(1): the standard error of the mean is sqrt(var/n * (1+phi)/(1-phi)),
+// var = 1/(1-phi^2). Blocking must find it; the naive error is far smaller.
+TEST(Statistics, BlockingRecoversTheCorrelatedError) {
+  const size_t n = 1 << 17;
+  const double phi = 0.9;
+  const double exact = std::sqrt(1.0 / (1 - phi * phi) / n * (1 + phi) / (1 - phi));
+  double worst = 0;
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    const auto e = stats::blocked_mean(ar1(n, phi, seed));
+    worst = std::max(worst, std::fabs(e.error / exact - 1));
+    EXPECT_LT(std::fabs(e.value), 5 * exact);
+  }
+  // the blocking estimate of an error has itself ~10-20 % scatter at this n
+  EXPECT_LT(worst, 0.3);
+}
+
+TEST(Statistics, BlockMeansOfIndependentData) {
+  const auto x = ar1(100000, 0.0, 7);
+  const auto e = stats::block_means(x, 20);
+  EXPECT_NEAR(e.error, 1 / std::sqrt(100000.0), 0.4 / std::sqrt(100000.0));
+}
+
+// Bootstrap of the mean of n iid N(0,1): standard deviation 1/sqrt(n).
+TEST(Statistics, BootstrapOfTheMean) {
+  const auto x = ar1(400, 0.0, 11);
+  const auto b = stats::bootstrap(400, 2000, 99, [&](const std::vector<int64_t>& idx) {
+    double s = 0;
+    for (auto i : idx) s += x[static_cast<size_t>(i)];
+    return s / static_cast<double>(idx.size());
+  });
+  EXPECT_NEAR(b.error, 0.05, 0.006);  // 1/sqrt(400), bootstrap scatter ~ 1/sqrt(2*2000) and the sample sd
+}
+
+// Noise floor of L1 with Gaussian cell noise: E = sqrt(2/pi) sum sigma_i.
+TEST(Statistics, NoiseFloorOfL1) {
+  std::vector<double> p(50, 0.02), sigma(50, 0.001);
+  const auto f = stats::noise_floor(p, sigma, 4000, 5, [&](const std::vector<double>& ph) { return stats::l1(ph, p); });
+  const double expect = std::sqrt(2 / M_PI) * 50 * 0.001;
+  const double sd = std::sqrt((1 - 2 / M_PI) * 50) * 0.001;
+  EXPECT_NEAR(f.mean, expect, 4 * sd / std::sqrt(4000.0));
+  EXPECT_NEAR(f.sd, sd, 0.1 * sd);
+  EXPECT_GT(f.q3, f.mean + 2.5 * f.sd);
+}
+
+TEST(Statistics, WeightedSlopeOfAnExactLine) {
+  std::vector<double> x{0, 1, 2, 3, 4}, y, s(5, 0.1);
+  for (double v : x) y.push_back(2 - 0.5 * v);
+  const auto e = stats::wls_slope(x, y, s);
+  EXPECT_NEAR(e.value, -0.5, 1e-12);
+  EXPECT_NEAR(e.error, 0.1 / std::sqrt(10.0), 1e-12);  // sigma / sqrt(sum (x - xbar)^2)
+}
+
+TEST(Statistics, Distances) {
+  const std::vector<double> a{0.5, 0.5, 0}, b{0, 0.5, 0.5};
+  EXPECT_DOUBLE_EQ(stats::l1(a, b), 1.0);
+  EXPECT_DOUBLE_EQ(stats::ks(a, b), 0.5);
+  EXPECT_DOUBLE_EQ(stats::fidelity(a, a), 1.0);
+  EXPECT_DOUBLE_EQ(stats::fidelity(a, b), 0.25);
+}
