@@ -89,6 +89,21 @@ RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, st
   }
   CheckpointStore store(checkpoint_dir(cfg), static_cast<int>(cfg.checkpoint_keep), comm);
   store.ensure_dir();
+  if (!resume) {
+    // Checkpoints of an earlier run in the same directory would be taken for
+    // this run's by --resume latest and by pruning: replace them only with --overwrite.
+    const auto old = store.list();
+    if (!old.empty()) {
+      if (!overwrite)
+        throw ConfigError("checkpoint directory '" + store.dir() + "' holds checkpoints of an earlier run (" + old[0] +
+                          "); continue it with --resume latest, pass --overwrite to replace it, or set checkpoint.dir");
+      if (root) {
+        for (const auto& p : old) std::remove(p.c_str());
+        log << "removed " << old.size() << " checkpoint(s) of the overwritten run from " << store.dir() << "\n";
+      }
+      comm.barrier();
+    }
+  }
 
   // The physics in force (loss, learning, exchange, observables' analytic
   // tables) is that of physics_at(step); a quench rebuilds it once.

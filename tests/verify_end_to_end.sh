@@ -34,4 +34,27 @@ PY
 # Bad input: not a results file.
 "$gcnn" verify --results good.log > nf.txt 2>&1; rc=$?
 [ "$rc" = 2 ] || fail "verify of a non-HDF5 file exited $rc"
+# Experiments: two sub-ensembles (superposition) in K = 2, then a quench;
+# verify evaluates the relaxation and dynamics rows and the report draws
+# every figure, each referenced by index.html.
+"$mpiexec" --oversubscribe -n 2 "$gcnn" run --model.K 2 --model.M 512 --model.rho 16 --model.loss harmonic \
+  --model.kappa 4 --grid.lo -2 --grid.hi 2.5 --grid.n 18 --init.mode two_packets --init.q_center=-0.8 \
+  --init.q_center2 0.8 --init.q_width 0.3 --run.steps 1200 --quench.step 800 --quench.shift 0.5 \
+  --quench.dense_every 10 --quench.dense_steps 200 --observables.sample_every 20 --verify.dynamics_samples 15 \
+  --run.progress_seconds 0 --output exp.h5 > exp.log 2>&1 || fail "experiment run"
+"$mpiexec" --oversubscribe -n 2 "$gcnn" verify --results exp.h5 > exp.txt 2>&1; rc=$?
+cat exp.txt
+[ "$rc" = 0 ] || [ "$rc" = 3 ] || fail "verify of the experiment run exited $rc"
+for row in T1.4a T1.4b T2.7a T2.8a; do grep -q "^$row " exp.txt || fail "row $row missing"; done
+/usr/bin/python3 "$src/analysis/gcnn-report" exp.h5 -o report || fail "gcnn-report"
+for fig in density relaxation n_distribution delta_f coherence dynamics_quench dynamics_superposition phase_map; do
+  [ -s "report/$fig.png" ] || fail "figure $fig.png missing"
+  grep -q "src='$fig.png'" report/index.html || fail "index.html does not reference $fig.png"
+done
+/usr/bin/python3 "$src/analysis/gcnn-inspect" exp.h5 > inspect.txt || fail "gcnn-inspect on results"
+grep -q "gcnn results file" inspect.txt || fail "gcnn-inspect summary"
+/usr/bin/python3 "$src/analysis/gcnn-inspect" exp.ckpt/ckpt.000000001200.h5 > inspect_ck.txt || fail "gcnn-inspect on a checkpoint"
+grep -q "step 1200" inspect_ck.txt || fail "gcnn-inspect checkpoint summary"
+/usr/bin/python3 "$src/analysis/gcnn-report" exp.log -o r2 > /dev/null 2>&1; [ $? = 2 ] || fail "report on a foreign file"
+/usr/bin/python3 "$src/analysis/gcnn-inspect" exp.log > /dev/null 2>&1; [ $? = 2 ] || fail "inspect on a foreign file"
 echo PASS
