@@ -67,6 +67,13 @@ void restore_counters(const std::array<int64_t, 12>& v, ExchangeSweep& sw, Learn
   obs.set_counters_at_sample({mine[6], mine[7], mine[8], mine[9], mine[10], mine[11]});
 }
 
+std::string mala_text(const Config& c, const SampleSummary& s) {
+  if (c.mode != GradMode::Mala) return "";
+  char b[32];
+  std::snprintf(b, sizeof(b), " mala %.3f", s.mala_acceptance);
+  return b;
+}
+
 bool file_exists(const std::string& p) {
   struct stat st;
   return stat(p.c_str(), &st) == 0;
@@ -255,7 +262,7 @@ RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, st
                       static_cast<double>(s + 1) * cfg.eta, rate,
                       fmt_seconds(static_cast<double>(S - s - 1) / rate).c_str(), last.mean_N,
                       100.0 * last.reservoir_fraction, last.join_acceptance, last.leave_acceptance,
-                      cfg.mode == GradMode::Mala ? (" mala " + std::to_string(last.mala_acceptance)).c_str() : "");
+                      mala_text(cfg, last).c_str());
         log << b << std::flush;
       }
     }
