@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The SLURM job scripts against a real slurmctld + slurmd on localhost.
+#  1. the demo through jobs/submit with a 1-minute limit: the signal ->
+#     checkpoint -> continuation chain carries it to completion, with the same
+#     final digest as an uninterrupted run, and the report job runs after it;
+#  2. a 3-task sweep (job array) produces 3 results and 3 reports.
+# Skips (exit 77, reported by CTest as skipped, never as passed) when SLURM
+# cannot be installed or started here.
+# usage: test_slurm.sh SOURCE_DIR GCNN WORKDIR
+set -uo pipefail
+src=$1 gcnn=$2 dir=$3
+fail() { echo "FAIL: $*"; exit 1; }
+skip() { echo "SKIPPED: $*"; exit 77; }
+bash "$src/tests/slurm/cluster.sh" install || skip "SLURM (slurm-wlm, munge) is not installed and cannot be installed"
+rm -rf "$dir"; mkdir -p "$dir"
+state=$dir/cluster
+trap 'bash "$src/tests/slurm/cluster.sh" stop "$state"' EXIT
+bash "$src/tests/slurm/cluster.sh" start "$state" || skip "the local SLURM cluster did not start (logs in $state/log)"
+export SLURM_CONF=$state/slurm.conf
+source "$src/scripts/mpi-env"
+export GCNN_BIN=$gcnn
+
+echo "== submit the demo with a 1-minute limit (checkpoint 45 s before it)"
+"$src/jobs/submit" --time 00:01:00 --signal-lead 45 --workdir "$dir/chain" -- --run.progress_seconds 5 | tee chain.txt ||
+  fail "jobs/submit"
+echo "== submit a 3-task sweep over model.mu"
+"$src/jobs/submit" --sweep model.mu=-1,-1.5,-2 --ntasks 1 --time 00:05:00 --workdir "$dir/sweep" -- \
+  --model.M 256 --model.rho 16 --run.steps 400 --observables.sample_every 20 --run.progress_seconds 0 | tee sweep.txt ||
+  fail "jobs/submit --sweep"
+
+for _ in $(seq 1 900); do
+  [ -z "$(squeue -h 2> /dev/null)" ] && break
+  sleep 1
+done
+[ -z "$(squeue -h)" ] || { squeue; fail "jobs still queued after 15 minutes"; }
+
+echo "== the chain"
+cat "$dir"/chain/run-*.log | grep '^\[gcnn-job' || true
+links=$(ls "$dir"/chain/run-*.log | wc -l)
+grep -h "continuation job" "$dir"/chain/run-*.log > /dev/null || fail "the run was never interrupted (no continuation)"
+grep -h "run complete" "$dir"/chain/run-*.log > /dev/null || fail "the chain did not complete the run"
+got=$("$gcnn" digest "$dir/chain/results.h5" | awk '{print $2}')
+echo "chain of $links jobs: digest $got"
+echo "== uninterrupted reference"
+(cd "$dir" && mpirun -np 2 "$gcnn" run --output ref.h5 --run.progress_seconds 0 --checkpoint.at_end false > ref.log) ||
+  fail "reference run"
+ref=$("$gcnn" digest "$dir/ref.h5" | awk '{print $2}')
+[ "$got" = "$ref" ] || fail "digest after the chain $got differs from the uninterrupted $ref"
+[ -f "$dir/chain/report/index.html" ] || fail "no report after the chain"
+last_run=$(grep -h "run complete" "$dir"/chain/run-*.log | sed 's/^\[gcnn-job \([^]]*\)\].*/\1/')
+rep_start=$(grep -h "gcnn verify" "$dir"/chain/report-*.log | head -1 | sed 's/^\[gcnn-job \([^]]*\)\].*/\1/')
+[[ "$rep_start" > "$last_run" || "$rep_start" == "$last_run" ]] || fail "report started $rep_start before the run completed $last_run"
+grep -q "verdict" "$dir/chain/verify.txt" || fail "verify did not run in the report job"
+
+echo "== the sweep"
+for mu in -1 -1.5 -2; do
+  d="$dir/sweep/model.mu=$mu"
+  "$gcnn" digest "$d/results.h5" || fail "sweep task mu=$mu has no complete results"
+  [ -f "$d/report/index.html" ] || fail "sweep task mu=$mu has no report"
+  /usr/bin/python3 -c "import h5py,sys; f=h5py.File('$d/results.h5'); sys.exit(0 if float(f['parameters'].attrs['model.mu']) == $mu else 1)" ||
+    fail "sweep task mu=$mu ran with another mu"
+done
+echo PASS
