@@ -128,7 +128,8 @@ int bench_checkpoint(CliRequest& req, const Comm& comm, const std::string& dir) 
 }
 
 int cmd_bench(int argc, char** argv, const Comm& comm) {
-  CliRequest req = parse_command_line(argc, argv, {"bench.steps", "bench.checkpoint"});
+  CliRequest req = parse_command_line(argc, argv, {"bench.steps", "bench.checkpoint", "bench.solver"});
+  if (!req.extra_value("bench.solver").empty()) return bench_solver(req, comm);
   if (!req.extra_value("bench.checkpoint").empty()) return bench_checkpoint(req, comm, req.extra_value("bench.checkpoint"));
   if (req.help) {
     if (comm.root())
@@ -136,7 +137,10 @@ int cmd_bench(int argc, char** argv, const Comm& comm) {
                    "Prints neuron-updates/s per core for the learning step (mean, sampled), neuron-moves/s\n"
                    "per core for an exchange sweep, the efficiency of P ranks against 1 and bytes per neuron.\n"
                    "       mpirun -np P gcnn bench --bench.checkpoint DIR [--model.M 781250]\n"
-                   "Prints checkpoint write and read MB/s for a state of about 1 GB in DIR.\n";
+                   "Prints checkpoint write and read MB/s for a state of about 1 GB in DIR.\n"
+                   "       mpirun -np P gcnn bench --bench.solver 1|noeig\n"
+                   "Prints Crank-Nicolson and Fokker-Planck time per step on the standard grids, the ratio to\n"
+                   "an FFTW split-operator step, and (unless noeig) the 10 lowest eigenpairs on 512^2.\n";
     return kExitOk;
   }
   // Standard workload unless overridden.

@@ -1,3 +1,4 @@
+#include <algorithm>
 // `gcnn solve`: eigenpairs, Crank-Nicolson and Fokker-Planck runs of the
 // derived equations, printed and written to the /schrodinger group.
 #include <cmath>
@@ -52,6 +53,32 @@ SolveSetup make_solve_setup(const Config& c, const Comm& comm) {
       s.V[g] = pref * (g2 - lap[g] * inv);
       s.omega_Tq[g] = om[g] / c.Tq;
     }
+    // psi_0 = e^{-phi}: where p_eq matters, phi may change by at most 3 per cell.
+    const double om_min = *std::min_element(om.begin(), om.end());
+    double worst = 0, where = 0;
+    for (size_t g = 0; g < N; ++g) {
+      if ((om[g] - om_min) / c.Tq > 8) continue;  // p_eq below e^-8 of its peak: the tail need not be resolved
+      for (int k = 0; k < K; ++k) {
+        const double x = std::fabs(gr[g * K + k]) * inv * s.grid.h(k);
+        if (x > worst) { worst = x; where = pts[g * K + k]; }
+      }
+    }
+    if (worst > 3.0)
+      throw ConfigError("grid too coarse for the potential: sqrt(p_eq) = e^{-Omega/(2 T_q)} changes by a factor e^" +
+                        std::to_string(worst) + " across one cell (near q = " + std::to_string(where) +
+                        "); at most e^3 resolves it: raise grid.n");
+  }
+  // Harmonic-like potentials: the ground-state width must span at least one cell.
+  double omega_eff = 0;
+  if (c.solver_potential == "harmonic") omega_eff = c.solver_omega;
+  if (c.solver_potential == "double_well") omega_eff = std::sqrt(8.0 * c.kappa * c.s * c.s / s.mass);
+  if (omega_eff > 0) {
+    const double width = std::sqrt(s.hbar / (s.mass * omega_eff));
+    for (int k = 0; k < K; ++k)
+      if (s.grid.h(k) > width)
+        throw ConfigError("grid too coarse for the potential: cell size " + std::to_string(s.grid.h(k)) +
+                          " exceeds the ground-state width sqrt(hbar/(m omega)) = " + std::to_string(width) +
+                          "; raise grid.n or shrink [grid.lo, grid.hi]");
   }
   return s;
 }
@@ -98,9 +125,19 @@ int cmd_solve(int argc, char** argv, const Comm& comm) {
 
   PetscSession petsc(opts);
   const SolveSetup setup = make_solve_setup(c, comm);
+  if (c.solver_n_eig >= setup.grid.size())
+    throw ConfigError("solver.n_eig = " + std::to_string(c.solver_n_eig) + " needs more than the grid's " +
+                      std::to_string(setup.grid.size()) + " nodes");
   SchrodingerSolver solver(setup.grid, c.solver_bc == "periodic", setup.hbar, setup.mass, setup.V, comm.raw());
   const double t0 = MPI_Wtime();
   const auto eig = solver.eigenpairs(static_cast<int>(c.solver_n_eig));
+  // A posteriori: with the learning-equilibrium V, E_0 = 0 exactly in the
+  // continuum; a grid that cannot resolve psi_0 = sqrt(p_eq) shows it here.
+  if (c.solver_potential == "learning_equilibrium" && eig.values.size() > 1 &&
+      std::fabs(eig.values[0]) > 0.1 * (eig.values[1] - eig.values[0]))
+    throw ConfigError("grid too coarse for the potential: E_0 = " + std::to_string(eig.values[0]) +
+                      " should vanish but exceeds 10% of the gap E_1 - E_0 = " +
+                      std::to_string(eig.values[1] - eig.values[0]) + "; raise grid.n");
   if (comm.root()) {
     std::printf("gcnn solve: K = %d, grid %lld nodes, %s boundaries, potential %s, hbar = %.6g, m = %.6g\n", c.K,
                 static_cast<long long>(setup.grid.size()), c.solver_bc.c_str(), c.solver_potential.c_str(), setup.hbar,

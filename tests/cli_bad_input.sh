@@ -33,6 +33,10 @@ expect "cannot read config file" run --config "$dir/missing.ini" $o
 expect "unknown command 'rnu'" rnu
 echo "not hdf5" > "$dir/junk.h5"
 expect "cannot open" digest "$dir/junk.h5"
+expect "grid too coarse for the potential: E_0" solve --grid.n 10 $o
+expect "needs more than the grid" solve --solver.potential harmonic --grid.n 4 $o
+expect "grid too coarse for the potential: cell size" solve --solver.potential harmonic --solver.hbar 0.01 --grid.n 20 $o
+expect "cannot open" verify --results "$dir/junk.h5"
 # An existing output file survives a run without --overwrite.
 echo "precious" > "$dir/keep.h5"
 "$mpiexec" --oversubscribe -n 2 "$gcnn" run --run.steps 1 --output "$dir/keep.h5" > /dev/null 2> "$dir/stderr"
