@@ -75,6 +75,17 @@ Rates measure(const Config& base, const Comm& comm, int steps) {
 
 }  // namespace
 
+// The standard workload (K = 2, rho = 64, mu = 0, M as given) unless the
+// command line sets M or K.
+Config standard_workload(CliRequest& req, const Comm& comm, const char* M) {
+  bool has_M = false, has_K = false;
+  for (auto& [k, v] : req.raw) { has_M |= k == "model.M"; has_K |= k == "model.K"; }
+  if (!has_M) req.raw.emplace_back("model.M", M);
+  if (!has_K) req.raw.emplace_back("model.K", "2");
+  req.raw.emplace_back("model.mu", "0");
+  return load_config(req, comm);
+}
+
 // Checkpoint write and read throughput for a state of about 1 GB (K = 2,
 // rho = 64, M = 781250 unless overridden) in DIR. The write includes the
 // fsync and rename; before the read the file is evicted from the page cache
@@ -82,12 +93,7 @@ Rates measure(const Config& base, const Comm& comm, int steps) {
 // includes the digest verification. The limit is the disk: compare with
 // `dd` to the same directory (bench/checkpoint-io does both).
 int bench_checkpoint(CliRequest& req, const Comm& comm, const std::string& dir) {
-  bool has_M = false, has_K = false;
-  for (auto& [k, v] : req.raw) { has_M |= k == "model.M"; has_K |= k == "model.K"; }
-  if (!has_M) req.raw.emplace_back("model.M", "781250");
-  if (!has_K) req.raw.emplace_back("model.K", "2");
-  req.raw.emplace_back("model.mu", "0");
-  const Config cfg = load_config(req, comm);
+  const Config cfg = standard_workload(req, comm, "781250");
   Ensemble e(cfg, comm);
   ExchangeSweep sweep(e);
   sweep.run(e, 1);  // a realistic layout: networks and reservoir
@@ -144,12 +150,7 @@ int cmd_bench(int argc, char** argv, const Comm& comm) {
     return kExitOk;
   }
   // Standard workload unless overridden.
-  bool has_M = false, has_K = false;
-  for (auto& [k, v] : req.raw) { has_M |= k == "model.M"; has_K |= k == "model.K"; }
-  if (!has_M) req.raw.emplace_back("model.M", "16384");
-  if (!has_K) req.raw.emplace_back("model.K", "2");
-  req.raw.emplace_back("model.mu", "0");
-  const Config cfg = load_config(req, comm);
+  const Config cfg = standard_workload(req, comm, "16384");
   const std::string st = req.extra_value("bench.steps");
   const int steps = st.empty() ? 50 : std::max(1, std::stoi(st));
 

@@ -30,6 +30,14 @@ void Handle::reset() {
 }
 
 namespace {
+// Runs an H5*open without HDF5's error stack printing; throws `missing` on failure.
+template <class F> Handle open_quietly(F&& open, const std::string& missing) {
+  hid_t id = -1;
+  H5E_BEGIN_TRY { id = open(); }
+  H5E_END_TRY;
+  if (id < 0) throw H5Error(missing);
+  return Handle(id);
+}
 Handle fapl(MPI_Comm comm) {
   Handle p(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate(fapl)");
   if (comm != MPI_COMM_SELF) check(H5Pset_fapl_mpio(p, comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
@@ -51,11 +59,8 @@ Handle create_checked_file(const std::string& path, MPI_Comm comm) {
 
 Handle open_file(const std::string& path, bool write, MPI_Comm comm) {
   Handle p = fapl(comm);
-  hid_t id = -1;
-  H5E_BEGIN_TRY { id = H5Fopen(path.c_str(), write ? H5F_ACC_RDWR : H5F_ACC_RDONLY, p); }
-  H5E_END_TRY;
-  if (id < 0) throw H5Error("cannot open '" + path + "' as an HDF5 file (missing, unreadable or corrupt)");
-  return Handle(id);
+  return open_quietly([&] { return H5Fopen(path.c_str(), write ? H5F_ACC_RDWR : H5F_ACC_RDONLY, p); },
+                      "cannot open '" + path + "' as an HDF5 file (missing, unreadable or corrupt)");
 }
 
 bool is_hdf5(const std::string& path) {
@@ -91,11 +96,7 @@ Handle create_group(hid_t parent, const std::string& path) {
   return Handle(H5Gcreate2(parent, path.c_str(), lcpl, H5P_DEFAULT, H5P_DEFAULT), "creating group " + path);
 }
 Handle open_group(hid_t parent, const std::string& path) {
-  hid_t id = -1;
-  H5E_BEGIN_TRY { id = H5Gopen2(parent, path.c_str(), H5P_DEFAULT); }
-  H5E_END_TRY;
-  if (id < 0) throw H5Error("group '" + path + "' is missing");
-  return Handle(id);
+  return open_quietly([&] { return H5Gopen2(parent, path.c_str(), H5P_DEFAULT); }, "group '" + path + "' is missing");
 }
 
 namespace {
@@ -133,12 +134,14 @@ void attr(hid_t obj, const std::string& name, const std::vector<int64_t>& value)
   write_attr(obj, name, H5T_NATIVE_INT64, s, value.data());
 }
 
+namespace {
+Handle open_attr(hid_t obj, const std::string& name) {
+  return open_quietly([&] { return H5Aopen(obj, name.c_str(), H5P_DEFAULT); }, "attribute '" + name + "' is missing");
+}
+}  // namespace
+
 std::string read_attr_string(hid_t obj, const std::string& name) {
-  hid_t id = -1;
-  H5E_BEGIN_TRY { id = H5Aopen(obj, name.c_str(), H5P_DEFAULT); }
-  H5E_END_TRY;
-  if (id < 0) throw H5Error("attribute '" + name + "' is missing");
-  Handle a(id);
+  Handle a = open_attr(obj, name);
   Handle t(H5Aget_type(a), "H5Aget_type");
   if (H5Tget_class(t) != H5T_STRING) throw H5Error("attribute '" + name + "' is not a string");
   std::string out;
@@ -156,21 +159,13 @@ std::string read_attr_string(hid_t obj, const std::string& name) {
   return out;
 }
 double read_attr_double(hid_t obj, const std::string& name) {
-  hid_t id = -1;
-  H5E_BEGIN_TRY { id = H5Aopen(obj, name.c_str(), H5P_DEFAULT); }
-  H5E_END_TRY;
-  if (id < 0) throw H5Error("attribute '" + name + "' is missing");
-  Handle a(id);
+  Handle a = open_attr(obj, name);
   double v = 0;
   check(H5Aread(a, H5T_NATIVE_DOUBLE, &v), "reading attribute " + name);
   return v;
 }
 int64_t read_attr_int(hid_t obj, const std::string& name) {
-  hid_t id = -1;
-  H5E_BEGIN_TRY { id = H5Aopen(obj, name.c_str(), H5P_DEFAULT); }
-  H5E_END_TRY;
-  if (id < 0) throw H5Error("attribute '" + name + "' is missing");
-  Handle a(id);
+  Handle a = open_attr(obj, name);
   int64_t v = 0;
   check(H5Aread(a, H5T_NATIVE_INT64, &v), "reading attribute " + name);
   return v;
@@ -275,24 +270,13 @@ std::vector<hsize_t> dims_of(hid_t d) {
 }
 
 Handle open_dataset(hid_t parent, const std::string& name) {
-  hid_t id = -1;
-  H5E_BEGIN_TRY { id = H5Dopen2(parent, name.c_str(), H5P_DEFAULT); }
-  H5E_END_TRY;
-  if (id < 0) throw H5Error("dataset '" + name + "' is missing");
-  return Handle(id);
+  return open_quietly([&] { return H5Dopen2(parent, name.c_str(), H5P_DEFAULT); }, "dataset '" + name + "' is missing");
 }
 
 template <class T>
 std::vector<T> read_dataset(hid_t parent, const std::string& name, std::vector<hsize_t>* dims) {
-  hid_t id = -1;
-  H5E_BEGIN_TRY { id = H5Dopen2(parent, name.c_str(), H5P_DEFAULT); }
-  H5E_END_TRY;
-  if (id < 0) throw H5Error("dataset '" + name + "' is missing");
-  Handle d(id);
-  Handle s(H5Dget_space(d), "H5Dget_space");
-  const int nd = H5Sget_simple_extent_ndims(s);
-  std::vector<hsize_t> dd(static_cast<size_t>(nd));
-  H5Sget_simple_extent_dims(s, dd.data(), nullptr);
+  Handle d = open_dataset(parent, name);
+  const std::vector<hsize_t> dd = dims_of(d);
   size_t n = 1;
   for (auto x : dd) n *= x;
   std::vector<T> out(n);

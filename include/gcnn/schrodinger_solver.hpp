@@ -34,6 +34,7 @@ class SchrodingerSolver {
     std::vector<double> snap_t;
     std::vector<std::vector<double>> snapshots;  // TDSE: interleaved (Re, Im); FP: density
     int max_ksp_iterations = 0;
+    double loop_seconds = 0;  // wall time of steps 2..n (no setup, no preconditioner build), for benchmarks
   };
   // psi0 interleaved (Re, Im) per node.
   Evolution tdse(const std::vector<double>& psi0, double dt, int64_t steps, int64_t n_snap) const;
