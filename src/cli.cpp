@@ -156,6 +156,18 @@ int cmd_run(int argc, char** argv, const Comm& comm) {
   return kExitFailure;  // not reached
 }
 
+int cmd_config(int argc, char** argv, const Comm& comm) {
+  CliRequest req = parse_command_line(argc, argv);
+  if (req.help) {
+    if (comm.root()) std::cout << "usage: gcnn config [--config FILE] [--section.key VALUE ...]\n"
+                                  "Validates the configuration and prints every parameter as INI.\n";
+    return kExitOk;
+  }
+  const Config cfg = load_config(req, comm);
+  if (comm.root()) std::cout << config_echo(cfg);
+  return kExitOk;
+}
+
 int cmd_digest(int argc, char** argv, const Comm& comm) {
   CliRequest req = parse_command_line(argc, argv);
   if (req.positional.size() != 1) throw ConfigError("usage: gcnn digest FILE");

@@ -29,11 +29,12 @@ int main(int argc, char** argv) {
     }
     if (cmd == "run") return cmd_run(sub_argc, sub_argv, comm);
     if (cmd == "digest") return cmd_digest(sub_argc, sub_argv, comm);
+    if (cmd == "config") return cmd_config(sub_argc, sub_argv, comm);
     if (cmd == "bench") return cmd_bench(sub_argc, sub_argv, comm);
     if (cmd == "solve") return cmd_solve(sub_argc, sub_argv, comm);
     if (cmd == "verify") return cmd_verify(sub_argc, sub_argv, comm);
     if (cmd.rfind("--", 0) == 0) return cmd_run(argc, argv, comm);  // `gcnn --config x.ini` means run
-    throw ConfigError("unknown command '" + cmd + "' (commands: run, solve, verify, digest, bench; see gcnn --help)");
+    throw ConfigError("unknown command '" + cmd + "' (commands: run, solve, verify, digest, config, bench; see gcnn --help)");
   } catch (const ConfigError& e) {
     if (comm.root()) std::cerr << "gcnn: error: " << e.what() << "\n";
     return kExitBadInput;

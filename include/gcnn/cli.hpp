@@ -17,6 +17,9 @@ Config load_config(CliRequest& req, const Comm& comm);
 
 int cmd_run(int argc, char** argv, const Comm& comm);
 int cmd_digest(int argc, char** argv, const Comm& comm);
+// `gcnn config [--config FILE] [--key value ...]`: validates and prints the
+// complete merged configuration as INI (what a run would use).
+int cmd_config(int argc, char** argv, const Comm& comm);
 int cmd_bench(int argc, char** argv, const Comm& comm);
 int cmd_solve(int argc, char** argv, const Comm& comm);
 int cmd_verify(int argc, char** argv, const Comm& comm);

@@ -57,6 +57,7 @@ for mu in -1 -1.5 -2; do
   d="$dir/sweep/model.mu=$mu"
   "$gcnn" digest "$d/results.h5" || fail "sweep task mu=$mu has no complete results"
   [ -f "$d/report/index.html" ] || fail "sweep task mu=$mu has no report"
+  grep -qx "mu = $mu" "$d/config.ini" || fail "sweep task mu=$mu has no config.ini of its own"
   /usr/bin/python3 -c "import h5py,sys; f=h5py.File('$d/results.h5'); sys.exit(0 if float(f['parameters'].attrs['model.mu']) == $mu else 1)" ||
     fail "sweep task mu=$mu ran with another mu"
 done
