@@ -116,8 +116,9 @@ h5::Handle ResultsFile::open_series(hid_t parent, const std::string& name, const
     throw ConfigError("results file series '" + name + "' has a different shape than this run writes");
   dims[0] = static_cast<hsize_t>(n_samples_);
   h5::check(H5Dset_extent(d, dims.data()), "H5Dset_extent(truncate " + name + ")");
-  // HDF5 fills the cut-off part of a partial chunk when the chunk is next
-  // flushed; flush now, or that fill would land on the rows written next.
+  // Flush the shrink before appending: without it (parallel HDF5 1.10.8) the
+  // cut-off rows came back as fill values over the rows appended next
+  // (caught by the kill9 restart test).
   h5::check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "H5Fflush(after truncation)");
   return d;
 }
