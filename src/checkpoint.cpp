@@ -132,21 +132,15 @@ double write_checkpoint(const std::string& path, const Ensemble& e, const Checkp
       }
     }
   }  // collective close: all data is in the file
-  std::string err;
   double bytes = 0;
-  if (comm.root()) {
-    try {
-      fsync_path(tmp, false);
-      if (std::rename(tmp.c_str(), path.c_str()) != 0)
-        throw std::runtime_error("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
-      fsync_path(parent_dir(path), true);
-      struct stat st;
-      if (stat(path.c_str(), &st) == 0) bytes = static_cast<double>(st.st_size);
-    } catch (const std::exception& ex) {
-      err = ex.what();
-    }
-  }
-  comm.bcast(err);
+  const std::string err = on_root(comm, [&] {
+    fsync_path(tmp, false);
+    if (std::rename(tmp.c_str(), path.c_str()) != 0)
+      throw std::runtime_error("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
+    fsync_path(parent_dir(path), true);
+    struct stat st;
+    if (stat(path.c_str(), &st) == 0) bytes = static_cast<double>(st.st_size);
+  });
   if (!err.empty()) throw std::runtime_error("checkpoint write failed: " + err);
   comm.bcast(&bytes, 1);
   return bytes;
@@ -154,15 +148,12 @@ double write_checkpoint(const std::string& path, const Ensemble& e, const Checkp
 
 CheckpointMeta read_checkpoint_meta(const std::string& path, const Comm& comm) {
   CheckpointMeta m;
-  std::string err;
   int64_t ints[4] = {0, 0, 0, 0};
-  if (comm.root()) {
-    try {
+  const std::string err = on_root(comm, [&] {
       struct stat st;
       if (stat(path.c_str(), &st) != 0) throw std::runtime_error("no such file");
       h5::Handle f = h5::open_file(path, false, MPI_COMM_SELF);
-      std::string kind;
-      try { kind = h5::read_attr_string(f, "gcnn_file_kind"); } catch (const std::exception&) {}
+      const std::string kind = h5::file_kind(f);
       if (kind != "checkpoint") throw std::runtime_error("not a gcnn checkpoint (gcnn_file_kind = '" + kind + "')");
       const int64_t schema = h5::read_attr_int(f, "gcnn_schema_version");
       if (schema != kCheckpointSchemaVersion)
@@ -178,11 +169,7 @@ CheckpointMeta read_checkpoint_meta(const std::string& path, const Comm& comm) {
       m.version = h5::read_attr_string(f, "gcnn_version");
       h5::Handle d = h5::open_dataset(f, "state/counters");
       h5::read_slab(d, H5T_NATIVE_INT64, {0}, {12}, m.counters.data(), "/state/counters");
-    } catch (const std::exception& ex) {
-      err = ex.what();
-    }
-  }
-  comm.bcast(err);
+  });
   if (!err.empty()) throw CheckpointError("checkpoint '" + path + "': " + err);
   comm.bcast(ints, 4);
   m.step = static_cast<uint64_t>(ints[0]);
@@ -312,24 +299,19 @@ std::vector<std::string> CheckpointStore::list() const {
 }
 
 void CheckpointStore::ensure_dir() const {
-  std::string err;
-  if (comm_.root()) {
+  const std::string err = on_root(comm_, [&] {
     // mkdir -p
-    std::string cur;
     for (size_t pos = 0; pos != std::string::npos;) {
       const size_t next = dir_.find('/', pos + 1);
-      cur = dir_.substr(0, next);
-      if (!cur.empty() && ::mkdir(cur.c_str(), 0777) != 0 && errno != EEXIST) {
-        err = "cannot create checkpoint directory '" + cur + "': " + std::strerror(errno);
-        break;
-      }
+      const std::string cur = dir_.substr(0, next);
+      if (!cur.empty() && ::mkdir(cur.c_str(), 0777) != 0 && errno != EEXIST)
+        throw std::runtime_error("cannot create checkpoint directory '" + cur + "': " + std::strerror(errno));
       pos = next;
     }
     struct stat st;
-    if (err.empty() && (stat(dir_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)))
-      err = "checkpoint directory '" + dir_ + "' is not a directory";
-  }
-  comm_.bcast(err);
+    if (stat(dir_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      throw std::runtime_error("checkpoint directory '" + dir_ + "' is not a directory");
+  });
   if (!err.empty()) throw ConfigError(err);
 }
 

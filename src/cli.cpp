@@ -172,24 +172,18 @@ int cmd_digest(int argc, char** argv, const Comm& comm) {
   CliRequest req = parse_command_line(argc, argv);
   if (req.positional.size() != 1) throw ConfigError("usage: gcnn digest FILE");
   const std::string path = req.positional[0];
-  std::string text, err;
-  if (comm.root()) {
-    try {
-      h5::Handle f = h5::open_file(path, false, MPI_COMM_SELF);
-      std::string kind;
-      try { kind = h5::read_attr_string(f, "gcnn_file_kind"); } catch (const std::exception&) {}
-      if (kind == "checkpoint") {
-        text = h5::read_attr_string(f, "digest");
-      } else if (!h5::exists(f, "digest")) throw h5::H5Error("'" + path + "' has no /digest group (the run did not finish?)");
-      else {
-        h5::Handle g = h5::open_group(f, "digest");
-        text = h5::read_attr_string(g, "state");
-      }
-    } catch (const std::exception& e) {
-      err = e.what();
+  std::string text;
+  const std::string err = on_root(comm, [&] {
+    h5::Handle f = h5::open_file(path, false, MPI_COMM_SELF);
+    if (h5::file_kind(f) == "checkpoint") {
+      text = h5::read_attr_string(f, "digest");
+    } else if (!h5::exists(f, "digest")) {
+      throw h5::H5Error("'" + path + "' has no /digest group (the run did not finish?)");
+    } else {
+      h5::Handle g = h5::open_group(f, "digest");
+      text = h5::read_attr_string(g, "state");
     }
-  }
-  comm.bcast(err);
+  });
   if (!err.empty()) throw ConfigError(err);
   if (comm.root()) std::cout << "digest " << text << "\n";
   return kExitOk;

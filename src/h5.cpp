@@ -63,6 +63,14 @@ Handle open_file(const std::string& path, bool write, MPI_Comm comm) {
                       "cannot open '" + path + "' as an HDF5 file (missing, unreadable or corrupt)");
 }
 
+std::string file_kind(hid_t file) {
+  try {
+    return read_attr_string(file, "gcnn_file_kind");
+  } catch (const H5Error&) {
+    return "";
+  }
+}
+
 bool is_hdf5(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return false;

@@ -25,15 +25,14 @@ RunControl::~RunControl() {
 
 RunControl::Decision RunControl::after_step(uint64_t done, uint64_t last) {
   // bit 0: a signal arrived on this rank; bit 1: rank 0's wall-clock interval elapsed.
-  int bits[2] = {g_signal != 0 ? 1 : 0, 0};
-  bits[1] = static_cast<int>(g_signal);
-  if (comm_.root() && seconds_ > 0 && MPI_Wtime() - last_wall_ >= seconds_) bits[0] |= 2;
-  int flags = bits[0];
+  const int sig = static_cast<int>(g_signal);
+  int flags = sig != 0 ? 1 : 0;
+  if (comm_.root() && seconds_ > 0 && MPI_Wtime() - last_wall_ >= seconds_) flags |= 2;
   mpi_check(MPI_Allreduce(MPI_IN_PLACE, &flags, 1, MPI_INT, MPI_BOR, comm_.raw()), "MPI_Allreduce(run control)");
   Decision d;
   if (flags & 1) {
     d.stop = d.checkpoint = true;
-    d.signal = comm_.max(bits[1]);
+    d.signal = comm_.max(sig);  // every rank learns which signal (only when one arrived)
   }
   if (flags & 2) d.checkpoint = true;
   if (every_ > 0 && done % static_cast<uint64_t>(every_) == 0) d.checkpoint = true;

@@ -23,7 +23,6 @@
 #include <sstream>
 
 #include "gcnn/cli.hpp"
-#include "gcnn/grand_potential.hpp"
 #include "gcnn/grid.hpp"
 #include "gcnn/h5.hpp"
 #include "gcnn/petsc_env.hpp"
@@ -66,13 +65,9 @@ template <class T> void bcast_vec(const Comm& comm, std::vector<T>& v) {
 
 Series read_series(const std::string& path, const Comm& comm) {
   Series s;
-  std::string err;
-  if (comm.root()) {
-    try {
+  const std::string err = on_root(comm, [&] {
       h5::Handle f = h5::open_file(path, false, MPI_COMM_SELF);
-      std::string kind;
-      try { kind = h5::read_attr_string(f, "gcnn_file_kind"); } catch (const std::exception&) {}
-      if (kind != "results") throw std::runtime_error("'" + path + "' is not a gcnn results file");
+      if (h5::file_kind(f) != "results") throw std::runtime_error("'" + path + "' is not a gcnn results file");
       h5::Handle p = h5::open_group(f, "parameters");
       s.config_ini = h5::read_attr_string(p, "config");
       s.step = h5::read_dataset<int64_t>(f, "observables/clock/step");
@@ -86,11 +81,7 @@ Series read_series(const std::string& path, const Comm& comm) {
       s.S = static_cast<int64_t>(s.step.size());
       if (s.S < 2) throw std::runtime_error("'" + path + "' holds fewer than 2 samples");
       s.cells = static_cast<int64_t>(s.hist.size()) / s.S;
-    } catch (const std::exception& e) {
-      err = e.what();
-    }
-  }
-  comm.bcast(err);
+  });
   if (!err.empty()) throw ConfigError("verify: " + err);
   bcast_vec(comm, s.step);
   bcast_vec(comm, s.time);
@@ -121,35 +112,6 @@ std::vector<double> normalised(std::vector<double> p) {
   return p;
 }
 
-// p_eq as cell probabilities, its cell-average correction bound (midpoint
-// rule: |cell mean - centre value| ~ h^2/24 |p''|) and Omega/T_q.
-struct Equilibrium {
-  std::vector<double> P, omega_Tq;
-  double disc = 0;
-};
-Equilibrium equilibrium(const Config& c, const Comm& comm) {
-  GrandPotential gp(c, comm);
-  Equilibrium e;
-  const Grid& g = gp.grid();
-  e.P = gp.p_eq();
-  for (double& x : e.P) x *= g.cell_volume();
-  e.omega_Tq.resize(gp.omega().size());
-  for (size_t i = 0; i < e.omega_Tq.size(); ++i) e.omega_Tq[i] = gp.omega()[i] / c.Tq;
-  // second differences along each axis (C order, last axis fastest)
-  std::vector<int64_t> stride(static_cast<size_t>(c.K), 1);
-  for (int k = c.K - 2; k >= 0; --k) stride[k] = stride[k + 1] * g.n(k + 1);
-  for (int64_t i = 0; i < g.size(); ++i) {
-    double corr = 0;
-    for (int k = 0; k < c.K; ++k) {
-      const int64_t ik = (i / stride[k]) % g.n(k);
-      if (ik == 0 || ik == g.n(k) - 1) continue;
-      corr += (e.P[i + stride[k]] - 2 * e.P[i] + e.P[i - stride[k]]) / 24.0;  // h^2 p''/24, in cell probabilities
-    }
-    e.disc += std::fabs(corr);
-  }
-  return e;
-}
-
 Config with(const Config& c, const std::string& potential, const std::string& hbar, int64_t n_div = 1) {
   Config x = c;
   x.solver_potential = potential;
@@ -159,26 +121,55 @@ Config with(const Config& c, const std::string& potential, const std::string& hb
   return x;
 }
 
+// p_eq = e^{-Omega/T_q} as cell probabilities, from the learning-equilibrium
+// setup (which evaluated Omega once), with its cell-average correction bound
+// (midpoint rule: |cell mean - centre value| ~ h^2/24 |p''|).
+struct Equilibrium {
+  std::vector<double> P;
+  double disc = 0;
+};
+Equilibrium equilibrium(const SolveSetup& st) {
+  const Grid& g = st.grid;
+  const int K = g.K();
+  Equilibrium e;
+  const double om_min = *std::min_element(st.omega_Tq.begin(), st.omega_Tq.end());
+  e.P.resize(st.omega_Tq.size());
+  for (size_t i = 0; i < e.P.size(); ++i) e.P[i] = std::exp(-(st.omega_Tq[i] - om_min));
+  e.P = normalised(std::move(e.P));
+  // second differences along each axis (C order, last axis fastest)
+  std::vector<int64_t> stride(static_cast<size_t>(K), 1);
+  for (int k = K - 2; k >= 0; --k) stride[k] = stride[k + 1] * g.n(k + 1);
+  for (int64_t i = 0; i < g.size(); ++i) {
+    double corr = 0;
+    for (int k = 0; k < K; ++k) {
+      const int64_t ik = (i / stride[k]) % g.n(k);
+      if (ik == 0 || ik == g.n(k) - 1) continue;
+      corr += (e.P[i + stride[k]] - 2 * e.P[i] + e.P[i - stride[k]]) / 24.0;  // h^2 p''/24, in cell probabilities
+    }
+    e.disc += std::fabs(corr);
+  }
+  return e;
+}
+
 struct EigenResult {
   std::vector<double> E;
-  std::vector<std::vector<double>> P;  // |psi_n|^2 dV ... for n = 0; psi_n otherwise (real)
+  std::vector<std::vector<double>> psi;  // real eigenvectors, sum psi^2 dV = 1
   double hbar = 1, mass = 1;
 };
-EigenResult eigen(const Config& c, int n, const Comm& comm) {
-  const SolveSetup st = make_solve_setup(c, comm);
+EigenResult eigen(const SolveSetup& st, const Config& c, int n, const Comm& comm) {
   SchrodingerSolver solver(st.grid, c.solver_bc == "periodic", st.hbar, st.mass, st.V, comm.raw());
   const auto eig = solver.eigenpairs(n);
   EigenResult r;
   r.E = eig.values;
-  r.P = eig.vectors;
+  r.psi = eig.vectors;
   r.hbar = st.hbar;
   r.mass = st.mass;
   return r;
 }
 
 std::vector<double> psi0_prob(const EigenResult& r, double dv) {
-  std::vector<double> p(r.P[0].size());
-  for (size_t i = 0; i < p.size(); ++i) p[i] = r.P[0][i] * r.P[0][i] * dv;
+  std::vector<double> p(r.psi[0].size());
+  for (size_t i = 0; i < p.size(); ++i) p[i] = r.psi[0][i] * r.psi[0][i] * dv;
   return normalised(p);
 }
 
@@ -279,8 +270,7 @@ Dynamics dynamics(const Series& s, const std::vector<int64_t>& win, const Config
   // Fokker-Planck from the histogram
   std::vector<double> p0 = cell_prob(s, win[0]);
   for (double& x : p0) x /= dv;
-  const Equilibrium eq = equilibrium(phys, comm);
-  const auto fp = solver.fokker_planck(eq.omega_Tq, phys.gamma * phys.Tq, p0, dt, J * sub, J);
+  const auto fp = solver.fokker_planck(st.omega_Tq, phys.gamma * phys.Tq, p0, dt, J * sub, J);
   auto nearest = [](const std::vector<double>& ts, double t) {
     size_t b = 0;
     for (size_t i = 1; i < ts.size(); ++i)
@@ -350,7 +340,11 @@ int cmd_verify(int argc, char** argv, const Comm& comm) {
     if (static_cast<double>(s.step[j]) >= cfg.verify_burn_in * static_cast<double>(s_end) && s.step[j] <= s_end)
       win.push_back(j);
   const Config phys0 = physics_at(cfg, 0);
-  const Equilibrium eq = equilibrium(phys0, comm);
+  // The learning-equilibrium setup (Omega, V with hbar = 2 T_q) at the run's
+  // grid and at half resolution (for the discretisation bounds).
+  const SolveSetup st0 = make_solve_setup(with(phys0, "learning_equilibrium", "nelson"), comm);
+  const SolveSetup st0c = make_solve_setup(with(phys0, "learning_equilibrium", "nelson", 2), comm);
+  const Equilibrium eq = equilibrium(st0);
   std::vector<double> p_mean, p_sigma, psi0sq;
   if (win.size() >= 4) {
     density_rows(s, win, eq.P, eq.disc, cfg.K, cfg.M, blocks, "T1.2", "e^{-Omega/T_q}", rows, &p_mean, &p_sigma);
@@ -361,13 +355,11 @@ int cmd_verify(int argc, char** argv, const Comm& comm) {
 
   // T1.3: the ground state, at the run's grid and at half resolution.
   {
-    const Config ce = with(phys0, "learning_equilibrium", "nelson");
-    const EigenResult fine = eigen(ce, 2, comm);
-    const EigenResult coarse = eigen(with(phys0, "learning_equilibrium", "nelson", 2), 2, comm);
-    const Grid g(ce), gc(with(phys0, "learning_equilibrium", "nelson", 2));
-    psi0sq = psi0_prob(fine, g.cell_volume());
-    const Equilibrium eqc = equilibrium(with(phys0, "learning_equilibrium", "nelson", 2), comm);
-    const double l1f = stats::l1(psi0sq, eq.P), l1c = stats::l1(psi0_prob(coarse, gc.cell_volume()), eqc.P);
+    const EigenResult fine = eigen(st0, phys0, 2, comm);
+    const EigenResult coarse = eigen(st0c, phys0, 2, comm);
+    psi0sq = psi0_prob(fine, st0.grid.cell_volume());
+    const Equilibrium eqc = equilibrium(st0c);
+    const double l1f = stats::l1(psi0sq, eq.P), l1c = stats::l1(psi0_prob(coarse, st0c.grid.cell_volume()), eqc.P);
     Row a{1, "T1.3a", "L1(|psi_0|^2 from SLEPc, p_eq)", l1f, 0, 0, l1c / 2 + 1e-9, 0,
           "bound: half the error at half resolution (second order gives a quarter)"};
     a.pass = l1f <= a.bound ? 1 : 0;
@@ -417,17 +409,17 @@ int cmd_verify(int argc, char** argv, const Comm& comm) {
       rows.push_back(Row{1, "T1.4", "relaxation after the quench", NAN, NAN, NAN, 0, -1,
                          "not evaluated: no sample at quench.step or too few evenly spaced samples after it"});
     } else {
-      const Config ce = with(phys1, "learning_equilibrium", "nelson");
-      const EigenResult fine = eigen(ce, 3, comm), coarse = eigen(with(phys1, "learning_equilibrium", "nelson", 2), 3,
-                                                                 comm);
+      const SolveSetup st1 = make_solve_setup(with(phys1, "learning_equilibrium", "nelson"), comm);
+      const SolveSetup st1c = make_solve_setup(with(phys1, "learning_equilibrium", "nelson", 2), comm);
+      const EigenResult fine = eigen(st1, phys1, 3, comm), coarse = eigen(st1c, phys1, 3, comm);
       const double D = phys1.gamma * phys1.Tq;
       const double pref = 2 * fine.mass * D / (fine.hbar * fine.hbar);
       lambda1 = pref * (fine.E[1] - fine.E[0]);
       const double lambda1c = pref * (coarse.E[1] - coarse.E[0]);
       const double lambda2 = pref * (fine.E[2] - fine.E[0]);
       // c1(t) = sum_q p(q,t) psi_1/psi_0: the amplitude of the slowest mode.
-      const auto& v0 = fine.P[0];
-      const auto& v1 = fine.P[1];
+      const auto& v0 = fine.psi[0];
+      const auto& v1 = fine.psi[1];
       double vmax = 0;
       for (double x : v0) vmax = std::max(vmax, std::fabs(x));
       std::vector<double> fx, fy, fs;
@@ -513,9 +505,7 @@ int cmd_verify(int argc, char** argv, const Comm& comm) {
   if (comm.root()) std::cout << o.str() << std::flush;
 
   // /verification in the results file (rank 0, after all collective work).
-  std::string err;
-  if (comm.root()) {
-    try {
+  const std::string err = on_root(comm, [&] {
       h5::Handle f = h5::open_file(path, true, MPI_COMM_SELF);
       if (h5::exists(f, "verification")) h5::check(H5Ldelete(f, "verification", H5P_DEFAULT), "H5Ldelete");
       h5::Handle g = h5::create_group(f, "verification");
@@ -563,11 +553,7 @@ int cmd_verify(int argc, char** argv, const Comm& comm) {
         h5::write_dataset<double>(q, "c1_error", rel_s, {n}, true, "1");
         h5::attr(q, "lambda1", lambda1);
       }
-    } catch (const std::exception& e) {
-      err = e.what();
-    }
-  }
-  comm.bcast(err);
+  });
   if (!err.empty()) throw std::runtime_error("verify: writing /verification to '" + path + "': " + err);
   return failed ? kExitVerifyFailed : kExitOk;
 }

@@ -20,7 +20,9 @@ void expect_every_neuron_once(const Ensemble& e, uint64_t step) {
   for (int64_t la = 0; la < e.n_local(); ++la) {
     for (int64_t j = e.begin(la); j < e.end(la); ++j) {
       ++seen[static_cast<size_t>(e.active().id[j])];
-      if (j > e.begin(la)) ASSERT_LT(e.active().id[j - 1], e.active().id[j]) << "not in canonical order";
+      if (j > e.begin(la)) {
+        ASSERT_LT(e.active().id[j - 1], e.active().id[j]) << "not in canonical order";
+      }
     }
   }
   for (auto id : e.reservoir().id) ++seen[static_cast<size_t>(id)];

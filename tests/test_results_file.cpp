@@ -61,7 +61,9 @@ TEST(ResultsFile, HasTheDocumentedLayoutAndExactCounts) {
     }
     EXPECT_EQ(sum, 50) << "sample " << s;
     EXPECT_EQ(nsum, 50) << "sample " << s;
-    if (nh[s * nb + nb - 1] == 0) EXPECT_EQ(neurons, cfg.R()) << "sample " << s;
+    if (nh[s * nb + nb - 1] == 0) {
+      EXPECT_EQ(neurons, cfg.R()) << "sample " << s;
+    }
   }
   const auto pos = h5::read_dataset<double>(f, "particles/networks/position/value", &dims);
   EXPECT_EQ(dims, (std::vector<hsize_t>{5, 7, 2}));

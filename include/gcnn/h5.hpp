@@ -54,6 +54,8 @@ Handle open_file(const std::string& path, bool write, MPI_Comm comm);
 // As create_file, with the newest format: every metadata block carries a checksum.
 Handle create_checked_file(const std::string& path, MPI_Comm comm);
 bool is_hdf5(const std::string& path);
+// The root attribute gcnn_file_kind ("results", "checkpoint"), "" if absent.
+std::string file_kind(hid_t file);
 
 Handle create_group(hid_t parent, const std::string& path);  // creates missing parents
 Handle open_group(hid_t parent, const std::string& path);

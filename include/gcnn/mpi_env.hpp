@@ -42,6 +42,22 @@ class Comm {
   int rank_ = 0, size_ = 1;
 };
 
+// Runs f on rank 0 only (file I/O that one rank does for all) and returns,
+// on every rank, the message of the exception f threw there, or "" if none:
+// every rank then raises the same error, or none does.
+template <class F> std::string on_root(const Comm& comm, F&& f) {
+  std::string err;
+  if (comm.root()) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      err = e.what();
+    }
+  }
+  comm.bcast(err);
+  return err;
+}
+
 // Block distribution of n items (networks, or neurons by id) over P ranks:
 // rank r owns [lo(r), lo(r+1)) with lo(r) = floor(n r / P).
 struct Blocks {
