@@ -42,5 +42,6 @@ using PMat = PetscHandle<Mat, MatDestroy>;
 using PVec = PetscHandle<Vec, VecDestroy>;
 using PKSP = PetscHandle<KSP, KSPDestroy>;
 using PEPS = PetscHandle<EPS, EPSDestroy>;
+using PScatter = PetscHandle<VecScatter, VecScatterDestroy>;
 
 }  // namespace gcnn

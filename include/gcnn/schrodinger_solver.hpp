@@ -51,11 +51,12 @@ class SchrodingerSolver {
   template <class F> void for_local_nodes(F f) const;
   std::vector<std::pair<MatStencil, double>> h_stencil(const Node& nd) const;
   void assemble_H(Mat H) const;
-  void make_ksp(Mat A, double rtol, const char* prefix, KSP* ksp) const;
+  void make_ksp(Mat A, Mat P, KSPType type, PCType pc, double rtol, const char* prefix, KSP* ksp) const;
+  void assemble_cn(double a, Mat* A) const;
   int solve_checked(KSP ksp, Vec b, Vec x, const char* what, int64_t step) const;
   std::vector<double> gather(Vec v, int dof) const;            // full grid on every rank
   void scatter(const std::vector<double>& full, Vec v, int dof) const;
-  void make_da(int dof, DM* da) const;
+  void make_da(int dof, DM* da, bool wall_ghosts = false) const;
 
   Grid grid_;
   bool periodic_;
