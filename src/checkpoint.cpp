@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+#include <type_traits>
 
 #include "gcnn/digest.hpp"
 #include "gcnn/h5.hpp"
@@ -30,6 +32,30 @@ void agree(const Comm& comm, const std::string& local_error, const std::string& 
   comm.bcast(msg, who);
   throw CheckpointError(prefix + msg);
 }
+
+// Positional checksum of a dataset, independent of how it is split over
+// ranks: s1 = sum w_i and s2 = sum (i + 1) w_i (mod 2^64), w_i the bits of
+// element i (its index in the whole dataset, row-major). A damaged element
+// changes s1 whatever the damage; moved or swapped data changes s2. It guards
+// the bulk arrays, which are stored unfiltered so that each rank can write
+// its blocks straight through MPI-IO (h5::create_plain_dataset).
+struct Checksum {
+  uint64_t s[2] = {0, 0};
+  template <class T>
+  void add(const T* x, int64_t n, int64_t first) {
+    uint64_t a = 0, b = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      uint64_t w;
+      if constexpr (sizeof(T) == 8) w = std::bit_cast<uint64_t>(x[i]);
+      else w = std::bit_cast<uint32_t>(x[i]);
+      a += w;
+      b += static_cast<uint64_t>(first + i + 1) * w;
+    }
+    s[0] += a;
+    s[1] += b;
+  }
+  std::vector<int64_t> stored() const { return {std::bit_cast<int64_t>(s[0]), std::bit_cast<int64_t>(s[1])}; }
+};
 
 // Position of this rank's active and reservoir neurons in the [R] arrays.
 struct NeuronLayout {
@@ -95,24 +121,46 @@ double write_checkpoint(const std::string& path, const Ensemble& e, const Checkp
       h5::Handle d = h5::create_checked_dataset(g, "N", H5T_NATIVE_INT64, {M});
       h5::write_slab(d, H5T_NATIVE_INT64, {a_lo}, {n}, N.data());
     }
-    // Two collective writes per array: this rank's active part, then its reservoir part.
+    // The bulk arrays: each rank writes its active part and its reservoir
+    // part independently; the checksums are summed over ranks and stored.
     auto put = [&](hid_t d, hid_t type, hsize_t row, bool two_d, const void* a, const void* r) {
       auto st = [&](hsize_t lo) { return two_d ? std::vector<hsize_t>{row, lo} : std::vector<hsize_t>{lo}; };
       auto ct = [&](hsize_t cnt) { return two_d ? std::vector<hsize_t>{1, cnt} : std::vector<hsize_t>{cnt}; };
-      h5::write_slab(d, type, st(static_cast<hsize_t>(L.act_lo)), ct(static_cast<hsize_t>(na)), a);
-      h5::write_slab(d, type, st(static_cast<hsize_t>(L.res_lo)), ct(static_cast<hsize_t>(nr)), r);
+      if (na) h5::write_slab(d, type, st(static_cast<hsize_t>(L.act_lo)), ct(static_cast<hsize_t>(na)), a,
+                             h5::Transfer::Independent);
+      if (nr) h5::write_slab(d, type, st(static_cast<hsize_t>(L.res_lo)), ct(static_cast<hsize_t>(nr)), r,
+                             h5::Transfer::Independent);
+    };
+    auto seal = [&](hid_t d, Checksum& cs) {
+      comm.sum<uint64_t>(cs.s, 2);
+      h5::attr(d, "gcnn_checksum", cs.stored());
     };
     {
-      h5::Handle d = h5::create_checked_dataset(g, "neuron_id", H5T_NATIVE_INT64, {R});
+      h5::Handle d = h5::create_plain_dataset(g, "neuron_id", H5T_NATIVE_INT64, {R});
       put(d, H5T_NATIVE_INT64, 0, false, act.id.data(), res.id.data());
+      Checksum cs;
+      cs.add(act.id.data(), na, L.act_lo);
+      cs.add(res.id.data(), nr, L.res_lo);
+      seal(d, cs);
     }
     {
-      h5::Handle d = h5::create_checked_dataset(g, "neuron_c", H5T_NATIVE_FLOAT, {R});
+      h5::Handle d = h5::create_plain_dataset(g, "neuron_c", H5T_NATIVE_FLOAT, {R});
       put(d, H5T_NATIVE_FLOAT, 0, false, act.c.data(), res.c.data());
+      Checksum cs;
+      cs.add(act.c.data(), na, L.act_lo);
+      cs.add(res.c.data(), nr, L.res_lo);
+      seal(d, cs);
     }
     {
-      h5::Handle d = h5::create_checked_dataset(g, "neuron_w", H5T_NATIVE_FLOAT, {static_cast<hsize_t>(K), R});
-      for (int k = 0; k < K; ++k) put(d, H5T_NATIVE_FLOAT, static_cast<hsize_t>(k), true, act.w[k].data(), res.w[k].data());
+      h5::Handle d = h5::create_plain_dataset(g, "neuron_w", H5T_NATIVE_FLOAT, {static_cast<hsize_t>(K), R});
+      Checksum cs;
+      for (int k = 0; k < K; ++k) {
+        put(d, H5T_NATIVE_FLOAT, static_cast<hsize_t>(k), true, act.w[k].data(), res.w[k].data());
+        const int64_t row = static_cast<int64_t>(k) * c.R();
+        cs.add(act.w[k].data(), na, row + L.act_lo);
+        cs.add(res.w[k].data(), nr, row + L.res_lo);
+      }
+      seal(d, cs);
     }
     {
       h5::Handle d = h5::create_checked_dataset(g, "counters", H5T_NATIVE_INT64, {12});
@@ -189,6 +237,9 @@ void load_checkpoint(const std::string& path, Ensemble& e, const CheckpointMeta&
   std::vector<double> q(static_cast<size_t>(n) * K);
   std::vector<int64_t> N(static_cast<size_t>(n));
   NeuronBlock act(K), res(K);
+  static constexpr const char* kBulk[3] = {"neuron_id", "neuron_c", "neuron_w"};
+  Checksum got_sum[3];
+  std::vector<int64_t> want_sum[3];
   std::string err;
   // Each rank reads its part through its own serial handle: reads need no
   // collective calls, so a damaged chunk on one rank cannot hang the others.
@@ -226,18 +277,26 @@ void load_checkpoint(const std::string& path, Ensemble& e, const CheckpointMeta&
       h5::Handle d = h5::open_dataset(f, "state/q");
       h5::read_slab(d, H5T_NATIVE_DOUBLE, {a_lo, 0}, {n, static_cast<hsize_t>(K)}, q.data(), "/state/q");
     }
-    auto get = [&](const char* name, hid_t type, bool two_d, hsize_t row, void* a, void* r) {
-      h5::Handle d = h5::open_dataset(f, std::string("state/") + name);
-      const std::string what = std::string("/state/") + name;
+    auto get = [&](int which, bool two_d, hsize_t row, auto* a, auto* r) {
+      using T = std::remove_pointer_t<decltype(a)>;
+      const hid_t type = sizeof(T) == 8 ? H5T_NATIVE_INT64 : H5T_NATIVE_FLOAT;
+      h5::Handle d = h5::open_dataset(f, std::string("state/") + kBulk[which]);
+      const std::string what = std::string("/state/") + kBulk[which];
+      if (row == 0) {
+        want_sum[which] = h5::read_attr_int_vector(d, "gcnn_checksum");
+        if (want_sum[which].size() != 2) throw std::runtime_error(what + " has no valid checksum attribute");
+      }
       auto st = [&](hsize_t lo) { return two_d ? std::vector<hsize_t>{row, lo} : std::vector<hsize_t>{lo}; };
       auto ct = [&](hsize_t cnt) { return two_d ? std::vector<hsize_t>{1, cnt} : std::vector<hsize_t>{cnt}; };
       h5::read_slab(d, type, st(alo), ct(static_cast<hsize_t>(na)), a, what);
       h5::read_slab(d, type, st(rlo), ct(static_cast<hsize_t>(nr)), r, what);
+      const int64_t base = static_cast<int64_t>(row) * c.R();
+      got_sum[which].add(a, na, base + static_cast<int64_t>(alo));
+      got_sum[which].add(r, nr, base + static_cast<int64_t>(rlo));
     };
-    get("neuron_id", H5T_NATIVE_INT64, false, 0, act.id.data(), res.id.data());
-    get("neuron_c", H5T_NATIVE_FLOAT, false, 0, act.c.data(), res.c.data());
-    for (int k = 0; k < K; ++k)
-      get("neuron_w", H5T_NATIVE_FLOAT, true, static_cast<hsize_t>(k), act.w[k].data(), res.w[k].data());
+    get(0, false, 0, act.id.data(), res.id.data());
+    get(1, false, 0, act.c.data(), res.c.data());
+    for (int k = 0; k < K; ++k) get(2, true, static_cast<hsize_t>(k), act.w[k].data(), res.w[k].data());
     // Structural checks the digest would also catch, but with a clearer message.
     int64_t j = 0;
     for (size_t la = 0; la < N.size(); ++la)
@@ -253,6 +312,11 @@ void load_checkpoint(const std::string& path, Ensemble& e, const CheckpointMeta&
   }
   f.reset();
   agree(comm, err, where);
+  for (int i = 0; i < 3; ++i) {
+    comm.sum<uint64_t>(got_sum[i].s, 2);
+    if (got_sum[i].stored() != want_sum[i])
+      throw CheckpointError(where + "checksum of /state/" + kBulk[i] + " does not match its data (the file is damaged)");
+  }
   e.restore(meta.step, std::move(q), N, std::move(act), std::move(res));
   const std::string got = compute_digest(e).text();
   if (got != meta.digest)

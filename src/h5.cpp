@@ -178,6 +178,14 @@ int64_t read_attr_int(hid_t obj, const std::string& name) {
   check(H5Aread(a, H5T_NATIVE_INT64, &v), "reading attribute " + name);
   return v;
 }
+std::vector<int64_t> read_attr_int_vector(hid_t obj, const std::string& name) {
+  Handle a = open_attr(obj, name);
+  Handle sp(H5Aget_space(a), "H5Aget_space");
+  const hssize_t n = H5Sget_simple_extent_npoints(sp);
+  std::vector<int64_t> v(static_cast<size_t>(std::max<hssize_t>(n, 0)));
+  if (!v.empty()) check(H5Aread(a, H5T_NATIVE_INT64, v.data()), "reading attribute " + name);
+  return v;
+}
 
 Handle collective_xfer() {
   Handle p(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate(dxpl)");
@@ -233,6 +241,14 @@ Handle create_checked_dataset(hid_t parent, const std::string& name, hid_t type,
   return Handle(H5Dcreate2(parent, name.c_str(), type, fs, H5P_DEFAULT, dcpl, H5P_DEFAULT), "creating dataset " + name);
 }
 
+Handle create_plain_dataset(hid_t parent, const std::string& name, hid_t type, const std::vector<hsize_t>& dims) {
+  Handle fs(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "H5Screate_simple");
+  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate(dcpl)");
+  check(H5Pset_layout(dcpl, H5D_CONTIGUOUS), "H5Pset_layout");
+  check(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), "H5Pset_fill_time");
+  return Handle(H5Dcreate2(parent, name.c_str(), type, fs, H5P_DEFAULT, dcpl, H5P_DEFAULT), "creating dataset " + name);
+}
+
 namespace {
 Handle slab(hid_t d, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count, Handle& ms) {
   Handle fs(H5Dget_space(d), "H5Dget_space");
@@ -250,10 +266,10 @@ Handle slab(hid_t d, const std::vector<hsize_t>& start, const std::vector<hsize_
 }  // namespace
 
 void write_slab(hid_t d, hid_t type, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count,
-                const void* buf) {
+                const void* buf, Transfer how) {
   Handle ms;
   Handle fs = slab(d, start, count, ms);
-  Handle x = xfer_for(d);
+  Handle x = how == Transfer::Collective ? xfer_for(d) : Handle(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate(dxpl)");
   static const char dummy = 0;
   check(H5Dwrite(d, type, ms, fs, x, buf ? buf : &dummy), "H5Dwrite(slab)");
 }

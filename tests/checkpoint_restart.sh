@@ -100,6 +100,16 @@ corrupt)
     expect_rc 2 "flip.h5" "$mpiexec" --oversubscribe -n 2 "$gcnn" run --config run.ini --output c2.h5 \
       --resume flip.h5
   done
+  # One flipped byte inside each bulk array (unfiltered storage) is caught by
+  # its positional checksum, on a different rank count than the writer's.
+  for ds in neuron_id neuron_c neuron_w; do
+    off=$("$py" -c "import h5py,sys; d=h5py.File(sys.argv[1],'r')['state/'+sys.argv[2]]; print(d.id.get_offset() + d.id.get_storage_size()//3)" $good $ds)
+    cp $good flip.h5
+    printf '\x5a' | dd of=flip.h5 bs=1 seek=$off conv=notrunc status=none
+    cmp -s $good flip.h5 && printf '\xa5' | dd of=flip.h5 bs=1 seek=$off conv=notrunc status=none
+    expect_rc 2 "flip.h5.*checksum of /state/$ds does not match" "$mpiexec" --oversubscribe -n 3 "$gcnn" run \
+      --config run.ini --output c2.h5 --resume flip.h5
+  done
   cp $good trunc.h5; truncate -s $((size / 2)) trunc.h5
   expect_rc 2 "trunc.h5" "$gcnn" run --config run.ini --output c2.h5 --resume trunc.h5
   expect_rc 2 "missing.h5" "$gcnn" run --config run.ini --output c2.h5 --resume missing.h5

@@ -1,7 +1,8 @@
 #pragma once
 // Restart files: the complete state of a run at one step (README "Restart").
 //
-// One parallel-HDF5 file per checkpoint, written collectively by all ranks:
+// One parallel-HDF5 file per checkpoint, written by all ranks (metadata
+// collectively, the bulk arrays independently, each rank its own blocks):
 //   /  attributes  gcnn_file_kind = "checkpoint", gcnn_schema_version,
 //                  gcnn_version, git_sha, run_id, step, n_ranks (at write time),
 //                  n_samples (results rows up to and including `step`),
@@ -13,14 +14,17 @@
 //                                     network in canonical (id) order, then the reservoir
 //   /state/neuron_c   [R]    float32  theta_i = (w_i, c_i) of the same neurons
 //   /state/neuron_w   [K, R] float32
+//                     the three neuron_* arrays: contiguous, @gcnn_checksum [2] int64
 //   /state/counters   [12]   int64    exchange and MALA counters, and their
 //                                     values at the last sample (global sums)
 // There is no RNG state to store: every draw is keyed by (seed, purpose,
 // step, global id), and seed and step are in the file.
 //
-// Integrity: data chunks carry Fletcher32 checksums, the file uses the newest
-// format (checksummed metadata), and the state digest is recomputed and
-// compared after every load. A file is written as NAME.tmp, closed, fsynced
+// Integrity: the bulk arrays (neuron_*) carry a positional checksum
+// (@gcnn_checksum, summed over ranks, so any rank count can verify it), the
+// small ones HDF5's Fletcher32 per chunk, the file uses the newest format
+// (checksummed metadata), and the state digest is recomputed and compared
+// after every load. A file is written as NAME.tmp, closed, fsynced
 // and renamed, so a crash at any instant leaves the older checkpoints intact.
 #include <array>
 #include <cstdint>
@@ -32,7 +36,7 @@
 
 namespace gcnn {
 
-inline constexpr int64_t kCheckpointSchemaVersion = 1;
+inline constexpr int64_t kCheckpointSchemaVersion = 2;  // 2: bulk arrays plain + gcnn_checksum
 
 // A checkpoint that is missing, damaged or does not belong to this run. It is
 // bad input (exit code 2), raised on every rank with the same message.

@@ -69,6 +69,7 @@ void attr(hid_t obj, const std::string& name, const std::vector<int64_t>& value)
 std::string read_attr_string(hid_t obj, const std::string& name);
 double read_attr_double(hid_t obj, const std::string& name);
 int64_t read_attr_int(hid_t obj, const std::string& name);
+std::vector<int64_t> read_attr_int_vector(hid_t obj, const std::string& name);
 
 // Transfer property list for collective MPI-IO writes.
 Handle collective_xfer();
@@ -76,10 +77,17 @@ Handle collective_xfer();
 // Checked storage for restart files: a chunked dataset with the Fletcher32
 // checksum filter, so that any flipped bit in its data fails the read.
 Handle create_checked_dataset(hid_t parent, const std::string& name, hid_t type, const std::vector<hsize_t>& dims);
-// Collective write of the hyperslab [start, start + count) of `d` from a
-// contiguous buffer; a rank with nothing to write passes a zero count.
+// Contiguous, unfiltered storage for the bulk arrays of restart files: each
+// rank writes its own large blocks independently, straight through MPI-IO
+// (a filter forces HDF5's collective chunk redistribution). Its integrity
+// check is the caller's (checkpoint.cpp keeps a positional checksum).
+Handle create_plain_dataset(hid_t parent, const std::string& name, hid_t type, const std::vector<hsize_t>& dims);
+// Write of the hyperslab [start, start + count) of `d` from a contiguous
+// buffer: collective (every rank calls; one with nothing to write passes a
+// zero count) or, on a plain dataset, independent.
+enum class Transfer { Collective, Independent };
 void write_slab(hid_t d, hid_t type, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count,
-                const void* buf);
+                const void* buf, Transfer how = Transfer::Collective);
 // Independent read of the hyperslab [start, start + count) into `buf`.
 void read_slab(hid_t d, hid_t type, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count, void* buf,
                const std::string& what);
