@@ -202,31 +202,25 @@ double HamiltonianStencil::max_diagonal(MPI_Comm comm) const {
 }
 
 namespace {
-PetscErrorCode shell_pc(PC pc, Vec x, Vec y) {
+// PETSc callbacks for the MatShell (Op = apply) and the PCSHELL (Op =
+// apply_diagonal_inverse): fetch the context, call, and turn a C++ exception
+// into a PETSc error so that it unwinds through KSPSolve.
+template <class Obj, PetscErrorCode (*GetContext)(Obj, void*),
+          void (HamiltonianStencil::*Op)(Vec, Vec, double) const>
+PetscErrorCode shell_callback(Obj obj, Vec x, Vec y) {
   void* ctx = nullptr;
   PetscFunctionBeginUser;
-  PetscCall(PCShellGetContext(pc, &ctx));
+  PetscCall(GetContext(obj, &ctx));
   const auto* c = static_cast<const HamiltonianStencil::ShellContext*>(ctx);
   try {
-    c->op->apply_diagonal_inverse(x, y, c->s);
+    (c->op->*Op)(x, y, c->s);
   } catch (const std::exception&) {
-    SETERRQ(PetscObjectComm(reinterpret_cast<PetscObject>(pc)), PETSC_ERR_LIB, "HamiltonianStencil PC failed");
+    SETERRQ(PetscObjectComm(reinterpret_cast<PetscObject>(obj)), PETSC_ERR_LIB, "HamiltonianStencil shell failed");
   }
   PetscFunctionReturn(0);
 }
-
-PetscErrorCode shell_mult(Mat A, Vec x, Vec y) {
-  void* ctx = nullptr;
-  PetscFunctionBeginUser;
-  PetscCall(MatShellGetContext(A, &ctx));
-  const auto* c = static_cast<const HamiltonianStencil::ShellContext*>(ctx);
-  try {
-    c->op->apply(x, y, c->s);
-  } catch (const std::exception&) {
-    SETERRQ(PetscObjectComm(reinterpret_cast<PetscObject>(A)), PETSC_ERR_LIB, "HamiltonianStencil::apply failed");
-  }
-  PetscFunctionReturn(0);
-}
+constexpr auto shell_mult = shell_callback<Mat, MatShellGetContext, &HamiltonianStencil::apply>;
+constexpr auto shell_pc = shell_callback<PC, PCShellGetContext, &HamiltonianStencil::apply_diagonal_inverse>;
 }  // namespace
 
 void HamiltonianStencil::make_shell(double s, Mat* A) const {
