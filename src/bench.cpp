@@ -112,8 +112,8 @@ int bench_checkpoint(CliRequest& req, const Comm& comm, const std::string& dir) 
   // have recycled; the first write of a process pays the VM's first touch of
   // fresh memory on top (2-3x here). So: `repeat` writes and reads, each
   // reported, and their median.
-  const int repeat = std::max(1, std::atoi(req.extra_value("bench.repeat").empty() ? "3"
-                                                                                : req.extra_value("bench.repeat").c_str()));
+  const std::string rep = req.extra_value("bench.repeat");
+  const int repeat = std::max(1, rep.empty() ? 3 : std::atoi(rep.c_str()));
   std::vector<double> tw, tr;
   double bytes = 0;
   // Writes first, back to back, as a run writes them (the ensemble's memory
@@ -139,7 +139,7 @@ int bench_checkpoint(CliRequest& req, const Comm& comm, const std::string& dir) 
     std::remove(path.c_str());
     auto line = [&](const char* what, std::vector<double> ts, const char* how) {
       std::string each;
-      for (double x : ts) each += " " + std::to_string(static_cast<int>(bytes / 1e6 / x + 0.5));
+      for (double x : ts) each.append(" ").append(std::to_string(static_cast<int>(bytes / 1e6 / x + 0.5)));
       std::sort(ts.begin(), ts.end());
       const double med = ts[ts.size() / 2];
       std::printf("  %-5s %8.1f MB/s median  (%.2f s; each:%s MB/s; %s)\n", what, bytes / 1e6 / med, med,

@@ -131,37 +131,28 @@ double write_checkpoint(const std::string& path, const Ensemble& e, const Checkp
       if (nr) h5::write_slab(d, type, st(static_cast<hsize_t>(L.res_lo)), ct(static_cast<hsize_t>(nr)), r,
                              h5::Transfer::Independent);
     };
-    auto seal = [&](hid_t d, Checksum& cs) {
+    // One bulk dataset: `rows` rows of R (a [R] array when !two_d), row k
+    // from act_row(k) and res_row(k); its checksum summed over ranks.
+    auto write_bulk = [&](const char* name, hid_t type, int rows, bool two_d, auto act_row, auto res_row) {
+      const std::vector<hsize_t> dims =
+          two_d ? std::vector<hsize_t>{static_cast<hsize_t>(rows), R} : std::vector<hsize_t>{R};
+      h5::Handle d = h5::create_plain_dataset(g, name, type, dims);
+      Checksum cs;
+      for (int k = 0; k < rows; ++k) {
+        put(d, type, static_cast<hsize_t>(k), two_d, act_row(k), res_row(k));
+        const int64_t base = static_cast<int64_t>(k) * c.R();
+        cs.add(act_row(k), na, base + L.act_lo);
+        cs.add(res_row(k), nr, base + L.res_lo);
+      }
       comm.sum<uint64_t>(cs.s, 2);
       h5::attr(d, "gcnn_checksum", cs.stored());
     };
-    {
-      h5::Handle d = h5::create_plain_dataset(g, "neuron_id", H5T_NATIVE_INT64, {R});
-      put(d, H5T_NATIVE_INT64, 0, false, act.id.data(), res.id.data());
-      Checksum cs;
-      cs.add(act.id.data(), na, L.act_lo);
-      cs.add(res.id.data(), nr, L.res_lo);
-      seal(d, cs);
-    }
-    {
-      h5::Handle d = h5::create_plain_dataset(g, "neuron_c", H5T_NATIVE_FLOAT, {R});
-      put(d, H5T_NATIVE_FLOAT, 0, false, act.c.data(), res.c.data());
-      Checksum cs;
-      cs.add(act.c.data(), na, L.act_lo);
-      cs.add(res.c.data(), nr, L.res_lo);
-      seal(d, cs);
-    }
-    {
-      h5::Handle d = h5::create_plain_dataset(g, "neuron_w", H5T_NATIVE_FLOAT, {static_cast<hsize_t>(K), R});
-      Checksum cs;
-      for (int k = 0; k < K; ++k) {
-        put(d, H5T_NATIVE_FLOAT, static_cast<hsize_t>(k), true, act.w[k].data(), res.w[k].data());
-        const int64_t row = static_cast<int64_t>(k) * c.R();
-        cs.add(act.w[k].data(), na, row + L.act_lo);
-        cs.add(res.w[k].data(), nr, row + L.res_lo);
-      }
-      seal(d, cs);
-    }
+    write_bulk("neuron_id", H5T_NATIVE_INT64, 1, false, [&](int) { return act.id.data(); },
+               [&](int) { return res.id.data(); });
+    write_bulk("neuron_c", H5T_NATIVE_FLOAT, 1, false, [&](int) { return act.c.data(); },
+               [&](int) { return res.c.data(); });
+    write_bulk("neuron_w", H5T_NATIVE_FLOAT, K, true, [&](int k) { return act.w[k].data(); },
+               [&](int k) { return res.w[k].data(); });
     {
       h5::Handle d = h5::create_checked_dataset(g, "counters", H5T_NATIVE_INT64, {12});
       const bool root = comm.root();
