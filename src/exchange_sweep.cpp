@@ -216,7 +216,7 @@ void ExchangeSweep::run(Ensemble& e, uint64_t step) {
   }
   counters_.join_accepted += static_cast<int64_t>(joiners_.size());
   res.resize(nrn + static_cast<size_t>(leaving_) + 1);  // leavers are appended by rebuild()
-  sort_joiners(e);
+  group_joiners(e);
   lap(timing_.arrive);
   switch (K) {
     case 1: rebuild<1>(e); break;
@@ -229,58 +229,68 @@ void ExchangeSweep::run(Ensemble& e, uint64_t step) {
   e.check_conservation();
 }
 
-// Joiners grouped by network as indices into joiners_ (counting sort). The
-// order within a group is fixed by rebuild(), which sorts each group by id.
-void ExchangeSweep::sort_joiners(const Ensemble& e) {
+// Joiners grouped by network, in the CSR order of join_start_. They arrive
+// in random networks, and a one-pass scatter (or a gather through an index)
+// costs a cache miss per joiner once they outgrow the cache. So: a stable
+// two-pass radix partition, first into buckets of 2^shift consecutive
+// networks (a hundred or so sequential write streams), then, bucket by
+// bucket, into the networks, with the bucket's ~32 KB resident in cache.
+void ExchangeSweep::group_joiners(const Ensemble& e) {
   const int64_t n = e.n_local(), a0 = e.a_lo();
+  const size_t nj = joiners_.size();
   std::fill(join_count_.begin(), join_count_.end(), 0);
-  for (const Mover& m : joiners_) ++join_count_[static_cast<size_t>(m.a - a0)];
+  const Mover* jn = joiners_.data();
+  for (size_t r = 0; r < nj; ++r) ++join_count_[static_cast<size_t>(jn[r].a - a0)];
   join_start_[0] = 0;
-  int64_t biggest = 0;
-  for (int64_t la = 0; la < n; ++la) {
-    join_start_[la + 1] = join_start_[la] + join_count_[la];
-    biggest = std::max(biggest, join_count_[la]);
-  }
-  if (group_key_.size() < static_cast<size_t>(biggest)) group_key_.resize(static_cast<size_t>(biggest));
-  slot_.resize(joiners_.size());
-  for (int64_t la = 0; la < n; ++la) join_count_[la] = join_start_[la];  // reuse as fill pointers
-  // Scatter 4-byte indices, not 32-byte movers: the writes land in random
-  // networks, and the index array stays cache-resident.
-  const Mover* jn = joiners_.data();
-  for (size_t r = 0; r < joiners_.size(); ++r)
-    slot_[static_cast<size_t>(join_count_[static_cast<size_t>(jn[r].a - a0)]++)] = static_cast<uint32_t>(r);
+  for (int64_t la = 0; la < n; ++la) join_start_[la + 1] = join_start_[la] + join_count_[la];
+  if (nj == 0) return;
+  int shift = 0;
+  while ((static_cast<int64_t>(nj) << (shift + 1)) <= 1024 * n) ++shift;  // ~1024 movers per bucket
+  const int64_t nb = ((n - 1) >> shift) + 1;
+  staged_.resize(nj);
+  Mover* st = staged_.data();
+  int64_t* fill = join_count_.data();  // reused as fill pointers
+  for (int64_t b = 0; b < nb; ++b) fill[b] = join_start_[b << shift];
+  for (size_t r = 0; r < nj; ++r) st[fill[(jn[r].a - a0) >> shift]++] = jn[r];
+  for (int64_t la = 0; la < n; ++la) fill[la] = join_start_[la];
+  Mover* out = joiners_.data();
+  for (size_t r = 0; r < nj; ++r) out[fill[st[r].a - a0]++] = st[r];
 }
 
-// The joiners of one network in id order: group_key_[k] is the index into
-// joiners_ of the k-th smallest id. A group holds tens of joiners, where an
-// insertion sort of 8-byte keys (id << 8 | position) in L1 beats std::sort.
-// Groups of 256 or more (far-from-equilibrium transients) use std::sort.
-void ExchangeSweep::order_group(const uint32_t* slot, int64_t nj) {
-  uint64_t* key = group_key_.data();
-  const Mover* jn = joiners_.data();
-  if (nj >= 256) {
-    for (int64_t k = 0; k < nj; ++k) key[k] = slot[k];
-    std::sort(key, key + nj, [jn](uint64_t x, uint64_t y) { return jn[x].id < jn[y].id; });
-    return;
+// The rank of each joiner of a group in id order: ord[r] is the group index
+// of the r-th smallest id, key[r] that id, key[nj] a sentinel. A group holds
+// tens of joiners, where counting smaller ids (branch-free, vectorised)
+// beats any comparison sort; groups of 64 or more (far-from-equilibrium
+// transients) use std::sort.
+static void order_group(const Mover* g, int64_t nj, int64_t* key, int64_t* tmp, uint32_t* ord) {
+  for (int64_t k = 0; k < nj; ++k) tmp[k] = g[k].id;
+  if (nj < 64) {
+    for (int64_t k = 0; k < nj; ++k) {
+      const int64_t x = tmp[k];
+      int64_t r = 0;
+#pragma omp simd reduction(+ : r)
+      for (int64_t j = 0; j < nj; ++j) r += tmp[j] < x;
+      ord[r] = static_cast<uint32_t>(k);
+    }
+  } else {
+    for (int64_t k = 0; k < nj; ++k) ord[k] = static_cast<uint32_t>(k);
+    std::sort(ord, ord + nj, [tmp](uint32_t x, uint32_t y) { return tmp[x] < tmp[y]; });
   }
-  for (int64_t k = 0; k < nj; ++k) {
-    const uint64_t v = (static_cast<uint64_t>(jn[slot[k]].id) << 8) | static_cast<uint64_t>(k);
-    int64_t j = k;
-    for (; j > 0 && key[j - 1] > v; --j) key[j] = key[j - 1];
-    key[j] = v;
-  }
-  for (int64_t k = 0; k < nj; ++k) key[k] = slot[key[k] & 255];
+  for (int64_t r = 0; r < nj; ++r) key[r] = tmp[ord[r]];
+  key[nj] = INT64_MAX;
 }
 
-// New layout, per network, without data-dependent branches in the copies:
+// New layout, per network, without data-dependent branches:
 //  1. every active neuron is written both to the tail of the network's new
 //     range and to the reservoir's next free slot; the stayer cursor advances
 //     when it stays, the reservoir cursor when it leaves;
-//  2. the sorted joiners are merged into the front of the range. The output
-//     cursor stays behind the stayer cursor until the joiners run out, and
-//     from then on the remaining stayers are already in place.
-// Both passes may write one slot past their range; the caller sized the
-// buffers with one spare slot.
+//  2. a merge of the stayers' ids with the sorted joiners' ids gives each its
+//     final position (both positions are written every step, and only the
+//     cursor of the smaller id advances, so mispredicted branches are gone);
+//  3. the stayers move forward to their positions (never past an unmoved
+//     one), and the joiners are written into the gaps.
+// Pass 1 may write one slot past the range and the merge puts a sentinel
+// there; the caller sized the buffers with one spare slot.
 template <int K>
 void ExchangeSweep::rebuild(Ensemble& e) {
   const NeuronBlock& act = e.active();
@@ -292,13 +302,20 @@ void ExchangeSweep::rebuild(Ensemble& e) {
   const uint8_t* leave = leave_.data();
 
   noff[0] = 0;
+  int64_t most_active = 0, most_joiners = 0;
   for (int64_t la = 0; la < n; ++la) {
     int64_t go = 0;
 #pragma omp simd reduction(+ : go)
     for (int64_t j = off[la]; j < off[la + 1]; ++j) go += leave[j];
-    noff[la + 1] = noff[la] + (off[la + 1] - off[la] - go) + (join_start_[la + 1] - join_start_[la]);
+    const int64_t nj = join_start_[la + 1] - join_start_[la];
+    noff[la + 1] = noff[la] + (off[la + 1] - off[la] - go) + nj;
+    most_active = std::max(most_active, off[la + 1] - off[la]);
+    most_joiners = std::max(most_joiners, nj);
   }
   na.resize(static_cast<size_t>(noff[n]) + 1);
+  for (auto* v : {&sdst_, &jdst_}) v->resize(static_cast<size_t>(std::max(most_active, most_joiners)) + 1);
+  for (auto* v : {&jkey_, &jtmp_}) v->resize(static_cast<size_t>(most_joiners) + 1);
+  jord_.resize(static_cast<size_t>(most_joiners) + 1);
 
   const int64_t* aid = act.id.data();
   const float* ac = act.c.data();
@@ -310,13 +327,16 @@ void ExchangeSweep::rebuild(Ensemble& e) {
   float* nc = na.c.data();
   int64_t* rid = res.id.data();
   float* rc = res.c.data();
+  int64_t* key = jkey_.data();
+  uint32_t* ord = jord_.data();
+  int64_t* sdst = sdst_.data();
+  int64_t* jdst = jdst_.data();
   int64_t rpos = static_cast<int64_t>(res.size()) - 1 - leaving_;
   for (int64_t la = 0; la < n; ++la) {
-    const int64_t jb = join_start_[la], nj = join_start_[la + 1] - jb;
-    order_group(slot_.data() + jb, nj);
-    const uint64_t* ord = group_key_.data();
-    const Mover* jg = joiners_.data();
-    int64_t s = noff[la] + nj;  // stayers go to the tail of the range
+    const int64_t jb = join_start_[la], nj = join_start_[la + 1] - jb, base = noff[la];
+    const Mover* jg = joiners_.data() + jb;
+    order_group(jg, nj, key, jtmp_.data(), ord);
+    int64_t s = base + nj;  // stayers go to the tail of the range
     for (int64_t j = off[la]; j < off[la + 1]; ++j) {
       const int64_t v = aid[j];
       nid[s] = v;
@@ -327,23 +347,29 @@ void ExchangeSweep::rebuild(Ensemble& e) {
       s += 1 - leave[j];
       rpos += leave[j];
     }
-    const int64_t se = s;
-    s = noff[la] + nj;
-    int64_t out = noff[la], k = 0;
-    for (; k < nj && s < se; ++out) {
-      const Mover& m = jg[ord[k]];
-      const bool tj = m.id < nid[s];
-      nid[out] = tj ? m.id : nid[s];
-      for (int d = 0; d < K; ++d) nw[d][out] = tj ? m.p.w[d] : nw[d][s];
-      nc[out] = tj ? m.p.c : nc[s];
+    if (nj == 0) continue;  // the stayers are in place
+    const int64_t ns = s - base - nj;
+    int64_t* sid = nid + base + nj;
+    sid[ns] = INT64_MAX;
+    for (int64_t t = 0, k = 0, i = 0; t < nj + ns; ++t) {
+      const int64_t tj = key[k] < sid[i];
+      jdst[k] = t;
+      sdst[i] = t;
       k += tj;
-      s += !tj;
+      i += 1 - tj;
     }
-    for (; k < nj; ++k, ++out) {
-      const Mover& m = jg[ord[k]];
-      nid[out] = m.id;
-      for (int d = 0; d < K; ++d) nw[d][out] = m.p.w[d];
-      nc[out] = m.p.c;
+    for (int64_t i = 0; i < ns; ++i) {
+      const int64_t d = base + sdst[i], from = base + nj + i;
+      nid[d] = nid[from];
+      for (int k = 0; k < K; ++k) nw[k][d] = nw[k][from];
+      nc[d] = nc[from];
+    }
+    for (int64_t r = 0; r < nj; ++r) {
+      const Mover& m = jg[ord[r]];
+      const int64_t d = base + jdst[r];
+      nid[d] = m.id;
+      for (int k = 0; k < K; ++k) nw[k][d] = m.p.w[k];
+      nc[d] = m.p.c;
     }
   }
   na.resize(static_cast<size_t>(noff[n]));

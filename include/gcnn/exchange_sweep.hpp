@@ -37,8 +37,7 @@ class ExchangeSweep {
   template <int K> void decide_leaves(Ensemble& e, uint64_t step);
   template <int K> void propose(Ensemble& e, uint64_t step);
   template <int K> void decide_arrivals(const Ensemble& e, uint64_t step);
-  void sort_joiners(const Ensemble& e);
-  void order_group(const uint32_t* slot, int64_t n);
+  void group_joiners(const Ensemble& e);
   template <int K> void rebuild(Ensemble& e);
 
   double inv_T_, exp_minus_mu_T_;
@@ -54,10 +53,10 @@ class ExchangeSweep {
   std::vector<double> chunk_ = std::vector<double>(kChunk);
   Buffer<int> dest_;
   std::vector<int> send_counts_, recv_counts_, send_displs_, recv_displs_, fill_;
-  Buffer<Mover> send_, recv_, joiners_;
-  Buffer<uint32_t> slot_;
+  Buffer<Mover> send_, recv_, joiners_, staged_;
   std::vector<int64_t> join_count_, join_start_;
-  Buffer<uint64_t> group_key_;
+  Buffer<int64_t> jkey_, jtmp_, jdst_, sdst_;  // per-network merge scratch
+  Buffer<uint32_t> jord_;
 };
 
 }  // namespace gcnn
