@@ -12,11 +12,21 @@ ExchangeSweep::ExchangeSweep(const Ensemble& e) {
   inv_T_ = 1.0 / c.T;
   exp_minus_mu_T_ = std::exp(-c.mu / c.T);
   const int P = e.comm().size();
-  for (auto* v : {&send_counts_, &recv_counts_, &send_displs_, &recv_displs_, &fill_}) v->assign(P, 0);
+  for (auto* v : {&send_counts_, &recv_counts_, &send_displs_, &recv_displs_}) v->assign(P, 0);
+  bin_hist_.assign(4 * (static_cast<size_t>(P) + 1), 0);
+  bin_base_.assign(static_cast<size_t>(P) + 1, nullptr);
+  bin_fill_.assign(static_cast<size_t>(P) + 1, 0);
   join_count_.assign(static_cast<size_t>(e.n_local()), 0);
   join_start_.assign(static_cast<size_t>(e.n_local()) + 1, 0);
   block_lo_.resize(static_cast<size_t>(P) + 1);
   for (int p = 0; p <= P; ++p) block_lo_[p] = e.network_blocks().lo(p);
+}
+
+double ExchangeSweep::scratch_bytes() const {
+  auto cap = [](const auto& v) { return static_cast<double>(v.capacity() * sizeof(v[0])); };
+  return cap(leave_) + cap(arrived_ok_) + cap(target_) + cap(dest_) + cap(send_) + cap(recv_) + cap(joiners_) +
+         cap(staged_) + cap(jkey_) + cap(jtmp_) + cap(jrank_) + cap(jdst_) + cap(sdst_) + cap(jord_) +
+         cap(chunk_) + cap(join_count_) + cap(join_start_);
 }
 
 // Leave test for every active neuron: u * 2cosh(z/T) < e^{-mu/T}
@@ -65,32 +75,33 @@ void ExchangeSweep::decide_leaves(Ensemble& e, uint64_t step) {
 
 // Reservoir proposals, one flat vectorised loop: the target a = floor(u M)
 // from a 53-bit u (bias < M 2^-53), its owner rank in closed form, and for
-// targets on this rank the join test itself (q_a gathered). Then one pass
-// packs the remote proposers by destination, collects the local joiners and
-// compacts the rejected local proposers in place.
+// targets on this rank the join test itself (q_a gathered). Each proposer
+// gets a bin: its owner rank d if remote, this rank if local and accepted
+// (a joiner), P if local and rejected (it stays). Then one branch-free pass
+// writes every proposer to the cursor of its bin (the remote ones into the
+// send buffer, the joiners into joiners_, bin P into a dummy slot) and every
+// one to the reservoir's compaction cursor, which only bin P advances. With
+// random destinations a branch here would mispredict half the time.
 template <int K>
 void ExchangeSweep::propose(Ensemble& e, uint64_t step) {
   NeuronBlock& res = e.reservoir();
   const size_t nres = res.size();
   target_.resize(nres);
   dest_.resize(nres);
-  keep_.resize(nres);
   const CounterRng& rng = e.rng();
   const int64_t* id = res.id.data();
   const float* c = res.c.data();
   const float* w[K];
   for (int k = 0; k < K; ++k) w[k] = res.w[k].data();
   int64_t* tg = target_.data();
-  int* ds = dest_.data();
-  uint8_t* kp = keep_.data();
+  int* bin = dest_.data();
   const int P = e.comm().size(), me = e.comm().rank();
   const int64_t M = e.config().M, a_lo = e.a_lo();
   const double Md = static_cast<double>(M);
   const int64_t* blo = block_lo_.data();
   const double* qa = e.q(0);
   const double invT = inv_T_, emu = exp_minus_mu_T_;
-  int64_t local_joins = 0;
-#pragma omp simd reduction(+ : local_joins)
+#pragma omp simd
   for (size_t r = 0; r < nres; ++r) {
     const auto x = rng.draw(Purpose::Exchange, step, static_cast<uint64_t>(id[r]));
     const uint64_t bits = ((static_cast<uint64_t>(x.v[1]) << 32) | x.v[0]) >> 11;
@@ -108,26 +119,47 @@ void ExchangeSweep::propose(Ensemble& e, uint64_t step) {
     double z = c[r];
     for (int k = 0; k < K; ++k) z += static_cast<double>(w[k][r]) * qa[la * K + k];
     const bool acc = CounterRng::u01_32(x.v[2]) * emu < fm::two_cosh(z * invT);
-    ds[r] = static_cast<int>(d);
-    // keep = 2: local and accepted; 1: local and rejected; 0: remote
-    kp[r] = static_cast<uint8_t>(local ? (acc ? 2 : 1) : 0);
-    local_joins += local && acc;
+    bin[r] = static_cast<int>(local && !acc ? P : d);
   }
-  std::fill(send_counts_.begin(), send_counts_.end(), 0);
-  for (size_t r = 0; r < nres; ++r) ++send_counts_[ds[r]];
-  send_counts_[me] = 0;
+  // Bin sizes; four interleaved histograms break the store-to-load chain on
+  // the few counters.
+  const size_t nb = static_cast<size_t>(P) + 1;
+  std::fill(bin_hist_.begin(), bin_hist_.end(), 0);
+  int64_t* h = bin_hist_.data();
+  size_t r = 0;
+  for (; r + 4 <= nres; r += 4)
+    for (size_t u = 0; u < 4; ++u) ++h[u * nb + static_cast<size_t>(bin[r + u])];
+  for (; r < nres; ++r) ++h[bin[r]];
+  int64_t* count = h;
+  for (size_t b = 0; b < nb; ++b) count[b] += h[nb + b] + h[2 * nb + b] + h[3 * nb + b];
   int ns = 0;
-  for (int p = 0; p < P; ++p) { send_displs_[p] = ns; ns += send_counts_[p]; }
-  send_.resize(static_cast<size_t>(ns));
-  joiners_.resize(static_cast<size_t>(local_joins));
-  std::copy(send_displs_.begin(), send_displs_.end(), fill_.begin());
-  size_t kept = 0, nj = 0;
-  for (size_t r = 0; r < nres; ++r) {
-    const int d = ds[r];
-    if (d != me) send_[static_cast<size_t>(fill_[d]++)] = Mover{tg[r], id[r], res.params(r)};
-    else if (kp[r] == 2) joiners_[nj++] = Mover{tg[r], id[r], res.params(r)};
-    else res.copy(kept++, res, r);  // in-place compaction: kept <= r
+  for (int p = 0; p < P; ++p) {
+    send_counts_[p] = p == me ? 0 : static_cast<int>(count[p]);
+    send_displs_[p] = ns;
+    ns += send_counts_[p];
   }
+  send_.resize(static_cast<size_t>(ns));
+  joiners_.resize(static_cast<size_t>(count[me]) + 1);  // sized again for the arrivals
+  Mover dummy[1];
+  Mover** base = bin_base_.data();
+  int64_t* fill = bin_fill_.data();
+  for (int p = 0; p < P; ++p) { base[p] = send_.data() + send_displs_[p]; fill[p] = 0; }
+  base[me] = joiners_.data();
+  base[P] = dummy;
+  fill[P] = 0;
+  size_t kept = 0;
+  for (size_t i = 0; i < nres; ++i) {
+    const int b = bin[i];
+    Mover& m = base[b][fill[b]];
+    m.a = tg[i];
+    m.id = id[i];
+    for (int k = 0; k < K; ++k) m.p.w[k] = w[k][i];
+    m.p.c = c[i];
+    fill[b] += b != P;
+    res.copy(kept, res, i);  // in-place compaction: kept <= i
+    kept += b == P;
+  }
+  joiners_.resize(static_cast<size_t>(count[me]));
   kept_ = kept;
   counters_.join_proposed += static_cast<int64_t>(nres);
 }
@@ -209,10 +241,21 @@ void ExchangeSweep::run(Ensemble& e, uint64_t step) {
   // +1: rebuild() writes one slot past the last leaver (branch-free copy).
   res.resize(kept_ + recv_.size() + static_cast<size_t>(leaving_) + 1);
   size_t nrn = kept_;
-  for (size_t r = 0; r < recv_.size(); ++r) {
-    const Mover& m = recv_[r];
-    if (arrived_ok_[r]) joiners_.push_back(m);
-    else res.set(nrn++, m.id, m.p);
+  {
+    // Branch-free: each arrival is written both as a joiner and into the
+    // reservoir, and only the cursor its join test selects advances.
+    size_t nj = joiners_.size();
+    joiners_.resize(nj + recv_.size() + 1);
+    Mover* jn = joiners_.data();
+    for (size_t r = 0; r < recv_.size(); ++r) {
+      const Mover& m = recv_[r];
+      const uint8_t ok = arrived_ok_[r];
+      jn[nj] = m;
+      res.set(nrn, m.id, m.p);
+      nj += ok;
+      nrn += 1 - ok;
+    }
+    joiners_.resize(nj);
   }
   counters_.join_accepted += static_cast<int64_t>(joiners_.size());
   res.resize(nrn + static_cast<size_t>(leaving_) + 1);  // leavers are appended by rebuild()
@@ -257,21 +300,42 @@ void ExchangeSweep::group_joiners(const Ensemble& e) {
   for (size_t r = 0; r < nj; ++r) out[fill[st[r].a - a0]++] = st[r];
 }
 
+// rank[k] = number of ids smaller than tmp[k], for 8 NV ids (padded with
+// ids that are never smaller). With NV fixed the ranks live in registers
+// across the loop over j, so no horizontal sum and no store-to-load chain.
+template <int NV>
+static void count_ranks(const int64_t* tmp, int64_t nj, int64_t* rank) {
+  int64_t r[8 * NV] = {};
+  for (int64_t j = 0; j < nj; ++j) {
+    const int64_t x = tmp[j];
+#pragma omp simd
+    for (int k = 0; k < 8 * NV; ++k) r[k] += x < tmp[k];
+  }
+  for (int k = 0; k < 8 * NV; ++k) rank[k] = r[k];
+}
+
 // The rank of each joiner of a group in id order: ord[r] is the group index
 // of the r-th smallest id, key[r] that id, key[nj] a sentinel. A group holds
 // tens of joiners, where counting smaller ids (branch-free, vectorised)
-// beats any comparison sort; groups of 64 or more (far-from-equilibrium
+// beats any comparison sort; groups of more than 64 (far-from-equilibrium
 // transients) use std::sort.
-static void order_group(const Mover* g, int64_t nj, int64_t* key, int64_t* tmp, uint32_t* ord) {
+static void order_group(const Mover* g, int64_t nj, int64_t* key, int64_t* tmp, int64_t* rank, uint32_t* ord) {
   for (int64_t k = 0; k < nj; ++k) tmp[k] = g[k].id;
-  if (nj < 64) {
-    for (int64_t k = 0; k < nj; ++k) {
-      const int64_t x = tmp[k];
-      int64_t r = 0;
-#pragma omp simd reduction(+ : r)
-      for (int64_t j = 0; j < nj; ++j) r += tmp[j] < x;
-      ord[r] = static_cast<uint32_t>(k);
+  if (nj <= 64) {
+    const int64_t nv = (nj + 7) / 8;
+    for (int64_t k = nj; k < 8 * nv; ++k) tmp[k] = INT64_MAX;
+    switch (nv) {
+      case 0: break;
+      case 1: count_ranks<1>(tmp, nj, rank); break;
+      case 2: count_ranks<2>(tmp, nj, rank); break;
+      case 3: count_ranks<3>(tmp, nj, rank); break;
+      case 4: count_ranks<4>(tmp, nj, rank); break;
+      case 5: count_ranks<5>(tmp, nj, rank); break;
+      case 6: count_ranks<6>(tmp, nj, rank); break;
+      case 7: count_ranks<7>(tmp, nj, rank); break;
+      default: count_ranks<8>(tmp, nj, rank); break;
     }
+    for (int64_t k = 0; k < nj; ++k) ord[rank[k]] = static_cast<uint32_t>(k);
   } else {
     for (int64_t k = 0; k < nj; ++k) ord[k] = static_cast<uint32_t>(k);
     std::sort(ord, ord + nj, [tmp](uint32_t x, uint32_t y) { return tmp[x] < tmp[y]; });
@@ -314,7 +378,7 @@ void ExchangeSweep::rebuild(Ensemble& e) {
   }
   na.resize(static_cast<size_t>(noff[n]) + 1);
   for (auto* v : {&sdst_, &jdst_}) v->resize(static_cast<size_t>(std::max(most_active, most_joiners)) + 1);
-  for (auto* v : {&jkey_, &jtmp_}) v->resize(static_cast<size_t>(most_joiners) + 1);
+  for (auto* v : {&jkey_, &jtmp_, &jrank_}) v->resize(static_cast<size_t>(std::max<int64_t>(most_joiners, 64)) + 1);
   jord_.resize(static_cast<size_t>(most_joiners) + 1);
 
   const int64_t* aid = act.id.data();
@@ -335,7 +399,7 @@ void ExchangeSweep::rebuild(Ensemble& e) {
   for (int64_t la = 0; la < n; ++la) {
     const int64_t jb = join_start_[la], nj = join_start_[la + 1] - jb, base = noff[la];
     const Mover* jg = joiners_.data() + jb;
-    order_group(jg, nj, key, jtmp_.data(), ord);
+    order_group(jg, nj, key, jtmp_.data(), jrank_.data(), ord);
     int64_t s = base + nj;  // stayers go to the tail of the range
     for (int64_t j = off[la]; j < off[la + 1]; ++j) {
       const int64_t v = aid[j];

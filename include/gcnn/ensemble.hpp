@@ -42,7 +42,7 @@ struct NeuronBlock {
     c[j] = src.c[i];
   }
   NeuronParams params(size_t j) const {
-    NeuronParams p;
+    NeuronParams p{};
     for (int k = 0; k < K; ++k) p.w[k] = w[k][j];
     p.c = c[j];
     return p;

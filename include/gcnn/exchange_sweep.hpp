@@ -32,6 +32,9 @@ class ExchangeSweep {
   const ExchangeCounters& counters() const { return counters_; }  // since construction
   ExchangeCounters& counters() { return counters_; }
   const ExchangeTiming& timing() const { return timing_; }
+  // Bytes of scratch this sweep holds (capacities): movers in flight, joiners,
+  // per-neuron decisions. Proportional to the neurons that move.
+  double scratch_bytes() const;
 
  private:
   template <int K> void decide_leaves(Ensemble& e, uint64_t step);
@@ -46,16 +49,18 @@ class ExchangeSweep {
   int64_t leaving_ = 0;  // leavers of the current sweep (set by decide_leaves)
   size_t kept_ = 0;      // rejected local proposers compacted by propose
   // Scratch reused every sweep: no allocation once warm.
-  Buffer<uint8_t> leave_, keep_, arrived_ok_;
+  Buffer<uint8_t> leave_, arrived_ok_;
   Buffer<int64_t> target_;
   std::vector<int64_t> block_lo_;
   static constexpr int64_t kChunk = 2048;
   std::vector<double> chunk_ = std::vector<double>(kChunk);
   Buffer<int> dest_;
-  std::vector<int> send_counts_, recv_counts_, send_displs_, recv_displs_, fill_;
+  std::vector<int> send_counts_, recv_counts_, send_displs_, recv_displs_;
+  std::vector<int64_t> bin_hist_, bin_fill_;  // propose(): P + 1 bins (4 histograms)
+  std::vector<Mover*> bin_base_;
   Buffer<Mover> send_, recv_, joiners_, staged_;
   std::vector<int64_t> join_count_, join_start_;
-  Buffer<int64_t> jkey_, jtmp_, jdst_, sdst_;  // per-network merge scratch
+  Buffer<int64_t> jkey_, jtmp_, jrank_, jdst_, sdst_;  // per-network merge scratch
   Buffer<uint32_t> jord_;
 };
 

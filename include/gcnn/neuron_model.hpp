@@ -12,15 +12,17 @@ namespace gcnn {
 // Parameters are drawn in double and stored as float: the model's parameters
 // are these float values (exactly representable in double), which halves the
 // memory and bandwidth of the hot loops. See docs/model-notes.md.
+// A plain aggregate: `NeuronParams p{}` is zero, while default-initialised
+// buffers of movers (exchange_sweep.cpp) are not filled with zeros first.
 struct NeuronParams {
-  float w[3] = {0, 0, 0};
-  float c = 0;
+  float w[3];
+  float c;
 };
 
 inline NeuronParams draw_neuron_params(const CounterRng& rng, uint64_t id, double sigma_w, double sigma_c) {
   const auto a = rng.normal2(Purpose::NeuronParams, 0, id, 0);
   const auto b = rng.normal2(Purpose::NeuronParams, 0, id, 1);
-  NeuronParams p;
+  NeuronParams p{};
   p.w[0] = static_cast<float>(sigma_w * a[0]);
   p.w[1] = static_cast<float>(sigma_w * a[1]);
   p.w[2] = static_cast<float>(sigma_w * b[0]);
