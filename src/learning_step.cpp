@@ -71,6 +71,58 @@ inline void euler_maruyama(Ensemble& e, int64_t la, const double* g, uint64_t st
   e.wrap(q);
 }
 
+// One learning step of every local network, in chunks of whole networks
+// holding about kChunk neurons. A network holds only tens of neurons, and
+// vectorising per network leaves a scalar loop tail per network, where the
+// exp/tanh and Philox work is several times dearer than in vector lanes. So,
+// per chunk: (1) the fields y_j = z_j/T, network by network (cheap
+// arithmetic); (2) one flat vectorised loop x_j = act(j, y_j) over the whole
+// chunk; (3) per network, g -= sum_j x_j w_j in the fixed lanes of
+// combine(), then the Euler-Maruyama move. Elementwise work is bitwise the
+// same in a vector lane and in a scalar tail (fastmath.hpp), and the sums
+// keep their fixed order, so the result does not depend on the chunking.
+template <int K, class Act>
+void chunked_step(Ensemble& e, uint64_t step, const BoundaryLoss& loss, Buffer<double>& chunk, Act act) {
+  constexpr int64_t kChunk = 2048;
+  const Config& c = e.config();
+  const double drift = c.eta * c.gamma, kick = std::sqrt(2.0 * c.eta * c.gamma * c.Tq), invT = 1.0 / c.T;
+  const NeuronBlock& nb = e.active();
+  const FieldView<K> fv(nb);
+  const int64_t n = e.n_local();
+  for (int64_t la0 = 0; la0 < n;) {
+    int64_t la1 = la0 + 1;
+    while (la1 < n && e.end(la1) - e.begin(la0) <= kChunk) ++la1;
+    const int64_t s = e.begin(la0), len = e.end(la1 - 1) - s;
+    if (chunk.size() < static_cast<size_t>(len)) chunk.resize(static_cast<size_t>(len));  // a network > kChunk
+    double* x = chunk.data();
+    for (int64_t la = la0; la < la1; ++la) {
+      const double* q = e.q(la);
+      const int64_t b = e.begin(la), en = e.end(la);
+#pragma omp simd
+      for (int64_t j = b; j < en; ++j) x[j - s] = fv.field(j, q) * invT;
+    }
+    act(s, len, x);
+    for (int64_t la = la0; la < la1; ++la) {
+      const int64_t b = e.begin(la), en = e.end(la);
+      const double* xb = x + (b - s);
+      double g[3] = {0, 0, 0};
+      loss.add_gradient(e.q(la), g);
+      double acc[K][L] = {};
+      int64_t j = 0;
+      for (; j + L <= en - b; j += L) {
+#pragma omp simd
+        for (int l = 0; l < L; ++l)
+          for (int k = 0; k < K; ++k) acc[k][l] += xb[j + l] * static_cast<double>(fv.w[k][b + j + l]);
+      }
+      for (int l = 0; j + l < en - b; ++l)
+        for (int k = 0; k < K; ++k) acc[k][l] += xb[j + l] * static_cast<double>(fv.w[k][b + j + l]);
+      combine<K>(acc, g);
+      euler_maruyama<K>(e, la, g, step, drift, kick);
+    }
+    la0 = la1;
+  }
+}
+
 class MeanStep final : public LearningStep {
  public:
   explicit MeanStep(const BoundaryLoss& loss) : loss_(loss) {}
@@ -85,16 +137,14 @@ class MeanStep final : public LearningStep {
  private:
   template <int K>
   void run(Ensemble& e, uint64_t step) {
-    const Config& c = e.config();
-    const double drift = c.eta * c.gamma, kick = std::sqrt(2.0 * c.eta * c.gamma * c.Tq), invT = 1.0 / c.T;
-    for (int64_t la = 0; la < e.n_local(); ++la) {
-      double g[3] = {0, 0, 0};
-      loss_.add_gradient(e.q(la), g);
-      mean_grad<K>(e.active(), e.begin(la), e.end(la), e.q(la), invT, g);
-      euler_maruyama<K>(e, la, g, step, drift, kick);
-    }
+    // x_j = tanh(y_j): the mean of the hidden spin
+    chunked_step<K>(e, step, loss_, chunk_, [](int64_t, int64_t len, double* x) {
+#pragma omp simd
+      for (int64_t j = 0; j < len; ++j) x[j] = fm::tanh(x[j]);
+    });
   }
   const BoundaryLoss& loss_;
+  Buffer<double> chunk_ = Buffer<double>(2048);
 };
 
 class SampledStep final : public LearningStep {
@@ -111,16 +161,20 @@ class SampledStep final : public LearningStep {
  private:
   template <int K>
   void run(Ensemble& e, uint64_t step) {
-    const Config& c = e.config();
-    const double drift = c.eta * c.gamma, kick = std::sqrt(2.0 * c.eta * c.gamma * c.Tq), invT = 1.0 / c.T;
-    for (int64_t la = 0; la < e.n_local(); ++la) {
-      double g[3] = {0, 0, 0};
-      loss_.add_gradient(e.q(la), g);
-      sampled_grad<K>(e.active(), e.begin(la), e.end(la), e.q(la), invT, g, e.rng(), step);
-      euler_maruyama<K>(e, la, g, step, drift, kick);
-    }
+    // x_j = +1 iff u_j (1 + e^{-2 y_j}) < 1, u_j keyed by the neuron's id
+    const int64_t* id = e.active().id.data();
+    const CounterRng& rng = e.rng();
+    chunked_step<K>(e, step, loss_, chunk_, [id, &rng, step](int64_t s, int64_t len, double* x) {
+#pragma omp simd
+      for (int64_t j = 0; j < len; ++j) {
+        const double u =
+            CounterRng::u01_32(rng.draw(Purpose::HiddenSample, step, static_cast<uint64_t>(id[s + j])).v[0]);
+        x[j] = u * (1.0 + fm::exp(-2.0 * x[j])) < 1.0 ? 1.0 : -1.0;
+      }
+    });
   }
   const BoundaryLoss& loss_;
+  Buffer<double> chunk_ = Buffer<double>(2048);
 };
 
 // Metropolis-adjusted Langevin on F_a at temperature T_q: no step-size bias.
