@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "gcnn/fastmath.hpp"
 
@@ -18,8 +22,13 @@ ExchangeSweep::ExchangeSweep(const Ensemble& e) {
   bin_fill_.assign(static_cast<size_t>(P) + 1, 0);
   join_count_.assign(static_cast<size_t>(e.n_local()), 0);
   join_start_.assign(static_cast<size_t>(e.n_local()) + 1, 0);
-  block_lo_.resize(static_cast<size_t>(P) + 1);
-  for (int p = 0; p <= P; ++p) block_lo_[p] = e.network_blocks().lo(p);
+  // propose() finds a network's owner rank in double arithmetic, exact
+  // while (M + 1) P < 2^53; and the closed form must match the blocks.
+  if (static_cast<double>(c.M + 1) * P >= 0x1p53)
+    throw std::runtime_error("exchange sweep: M * ranks must be below 2^53");
+  for (int p = 0; p < P; ++p)
+    if (e.network_blocks().lo(p) != (static_cast<__int128>(c.M) * p) / P)
+      throw std::logic_error("exchange sweep: network blocks are not lo(d) = floor(d M / P)");
 }
 
 double ExchangeSweep::scratch_bytes() const {
@@ -93,12 +102,16 @@ void ExchangeSweep::propose(Ensemble& e, uint64_t step) {
   const float* c = res.c.data();
   const float* w[K];
   for (int k = 0; k < K; ++k) w[k] = res.w[k].data();
+  // the same columns, written by the compaction (never ahead of the reads)
+  int64_t* rid = res.id.data();
+  float* rc = res.c.data();
+  float* rw[K];
+  for (int k = 0; k < K; ++k) rw[k] = res.w[k].data();
   int64_t* tg = target_.data();
   int* bin = dest_.data();
   const int P = e.comm().size(), me = e.comm().rank();
   const int64_t M = e.config().M, a_lo = e.a_lo();
   const double Md = static_cast<double>(M);
-  const int64_t* blo = block_lo_.data();
   const double* qa = e.q(0);
   const double invT = inv_T_, emu = exp_minus_mu_T_;
 #pragma omp simd
@@ -108,12 +121,13 @@ void ExchangeSweep::propose(Ensemble& e, uint64_t step) {
     int64_t a = static_cast<int64_t>(static_cast<double>(bits) * 0x1p-53 * Md);
     a = a < M - 1 ? a : M - 1;
     tg[r] = a;
-    // Owner: the largest d with lo(d) <= a is floor(((a+1)P - 1)/M); the
-    // double quotient is within one of it, so one correction each way.
+    // Owner: with lo(d) = floor(dM/P), the largest d with lo(d) <= a is
+    // floor(N/M), N = (a+1)P - 1. The double quotient floors to the same
+    // integer: a non-integer N/M lies at least 1/M from the integers, and
+    // the division's rounding error is below N/M 2^-53 < 1/M (N < 2^53 is
+    // checked in the constructor). No gather of block bounds is needed.
     int64_t d = static_cast<int64_t>(static_cast<double>((a + 1) * P - 1) / Md);
     d = d < P - 1 ? d : P - 1;
-    d -= blo[d] > a ? 1 : 0;
-    d += blo[d + 1] <= a ? 1 : 0;
     const bool local = d == me;
     const int64_t la = local ? a - a_lo : 0;
     double z = c[r];
@@ -156,7 +170,10 @@ void ExchangeSweep::propose(Ensemble& e, uint64_t step) {
     for (int k = 0; k < K; ++k) m.p.w[k] = w[k][i];
     m.p.c = c[i];
     fill[b] += b != P;
-    res.copy(kept, res, i);  // in-place compaction: kept <= i
+    // in-place compaction: kept <= i
+    rid[kept] = id[i];
+    for (int k = 0; k < K; ++k) rw[k][kept] = w[k][i];
+    rc[kept] = c[i];
     kept += b == P;
   }
   joiners_.resize(static_cast<size_t>(count[me]));
@@ -238,8 +255,8 @@ void ExchangeSweep::run(Ensemble& e, uint64_t step) {
     default: decide_arrivals<3>(e, step); break;
   }
   NeuronBlock& res = e.reservoir();
-  // +1: rebuild() writes one slot past the last leaver (branch-free copy).
-  res.resize(kept_ + recv_.size() + static_cast<size_t>(leaving_) + 1);
+  // kSlack: rebuild() may write that many slots past the last leaver.
+  res.resize(kept_ + recv_.size() + static_cast<size_t>(leaving_) + kSlack);
   size_t nrn = kept_;
   {
     // Branch-free: each arrival is written both as a joiner and into the
@@ -258,7 +275,7 @@ void ExchangeSweep::run(Ensemble& e, uint64_t step) {
     joiners_.resize(nj);
   }
   counters_.join_accepted += static_cast<int64_t>(joiners_.size());
-  res.resize(nrn + static_cast<size_t>(leaving_) + 1);  // leavers are appended by rebuild()
+  res.resize(nrn + static_cast<size_t>(leaving_) + kSlack);  // leavers are appended by rebuild()
   group_joiners(e);
   lap(timing_.arrive);
   switch (K) {
@@ -266,7 +283,7 @@ void ExchangeSweep::run(Ensemble& e, uint64_t step) {
     case 2: rebuild<2>(e); break;
     default: rebuild<3>(e); break;
   }
-  res.resize(res.size() - 1);
+  res.resize(res.size() - kSlack);
   e.swap_active();
   lap(timing_.rebuild);
   e.check_conservation();
@@ -277,7 +294,7 @@ void ExchangeSweep::run(Ensemble& e, uint64_t step) {
 // costs a cache miss per joiner once they outgrow the cache. So: a stable
 // two-pass radix partition, first into buckets of 2^shift consecutive
 // networks (a hundred or so sequential write streams), then, bucket by
-// bucket, into the networks, with the bucket's ~32 KB resident in cache.
+// bucket, into the networks, with the bucket's ~128 KB resident in L2.
 void ExchangeSweep::group_joiners(const Ensemble& e) {
   const int64_t n = e.n_local(), a0 = e.a_lo();
   const size_t nj = joiners_.size();
@@ -288,7 +305,7 @@ void ExchangeSweep::group_joiners(const Ensemble& e) {
   for (int64_t la = 0; la < n; ++la) join_start_[la + 1] = join_start_[la] + join_count_[la];
   if (nj == 0) return;
   int shift = 0;
-  while ((static_cast<int64_t>(nj) << (shift + 1)) <= 1024 * n) ++shift;  // ~1024 movers per bucket
+  while ((static_cast<int64_t>(nj) << (shift + 1)) <= 4096 * n) ++shift;  // ~4096 movers (128 KB) per bucket
   const int64_t nb = ((n - 1) >> shift) + 1;
   staged_.resize(nj);
   Mover* st = staged_.data();
@@ -344,17 +361,76 @@ static void order_group(const Mover* g, int64_t nj, int64_t* key, int64_t* tmp, 
   key[nj] = INT64_MAX;
 }
 
+// Neuron columns (id, w_0..w_{K-1}, c) to read from or write into.
+template <int K>
+struct Src {
+  const int64_t* id;
+  const float* const* w;
+  const float* c;
+};
+template <int K>
+struct Dst {
+  int64_t* id;
+  float* const* w;
+  float* c;
+};
+
+// Splits the active neurons [j0, j1) by their leave flags: stayers are
+// written at `s`, leavers at `r`, in order, and both cursors advance. Where
+// AVX-512 is available, eight neurons at a time are compressed in registers
+// and stored as whole vectors (one store per column instead of one per
+// neuron and column, and no cursor chain per neuron); such a store may write
+// up to kSlack - 1 slots past a cursor, which the caller provides. The
+// scalar path writes every neuron to both outputs and advances one cursor.
+// Both paths give the same layout.
+template <int K>
+inline void split(int64_t j0, int64_t j1, const Src<K>& a, const uint8_t* leave, const Dst<K>& st, int64_t& s,
+                  const Dst<K>& rs, int64_t& r) {
+  int64_t j = j0;
+#if defined(__AVX512F__) && defined(__AVX512VL__) && defined(__AVX512BW__)
+  for (; j + 8 <= j1; j += 8) {
+    const __m128i lb = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(leave + j));
+    const __mmask8 go = static_cast<__mmask8>(_mm_test_epi8_mask(lb, lb));
+    const __mmask8 stay = static_cast<__mmask8>(~go);
+    const __m512i id = _mm512_loadu_si512(a.id + j);
+    _mm512_storeu_si512(st.id + s, _mm512_maskz_compress_epi64(stay, id));
+    _mm512_storeu_si512(rs.id + r, _mm512_maskz_compress_epi64(go, id));
+    for (int k = 0; k < K; ++k) {
+      const __m256 w = _mm256_loadu_ps(a.w[k] + j);
+      _mm256_storeu_ps(st.w[k] + s, _mm256_maskz_compress_ps(stay, w));
+      _mm256_storeu_ps(rs.w[k] + r, _mm256_maskz_compress_ps(go, w));
+    }
+    const __m256 c = _mm256_loadu_ps(a.c + j);
+    _mm256_storeu_ps(st.c + s, _mm256_maskz_compress_ps(stay, c));
+    _mm256_storeu_ps(rs.c + r, _mm256_maskz_compress_ps(go, c));
+    const int ngo = __builtin_popcount(go);
+    s += 8 - ngo;
+    r += ngo;
+  }
+#endif
+  for (; j < j1; ++j) {
+    const int64_t v = a.id[j];
+    st.id[s] = v;
+    rs.id[r] = v;
+    for (int k = 0; k < K; ++k) { st.w[k][s] = a.w[k][j]; rs.w[k][r] = a.w[k][j]; }
+    st.c[s] = a.c[j];
+    rs.c[r] = a.c[j];
+    s += 1 - leave[j];
+    r += leave[j];
+  }
+}
+
 // New layout, per network, without data-dependent branches:
-//  1. every active neuron is written both to the tail of the network's new
-//     range and to the reservoir's next free slot; the stayer cursor advances
-//     when it stays, the reservoir cursor when it leaves;
+//  1. split(): the stayers go, in order, to the tail of the network's new
+//     range, the leavers to the reservoir's next free slots;
 //  2. a merge of the stayers' ids with the sorted joiners' ids gives each its
 //     final position (both positions are written every step, and only the
 //     cursor of the smaller id advances, so mispredicted branches are gone);
 //  3. the stayers move forward to their positions (never past an unmoved
 //     one), and the joiners are written into the gaps.
-// Pass 1 may write one slot past the range and the merge puts a sentinel
-// there; the caller sized the buffers with one spare slot.
+// Pass 1 may write up to kSlack - 1 slots past the range (into the next
+// network's, which is written later, or into the spare slots at the end),
+// and the merge puts a sentinel in the first of them.
 template <int K>
 void ExchangeSweep::rebuild(Ensemble& e) {
   const NeuronBlock& act = e.active();
@@ -376,7 +452,7 @@ void ExchangeSweep::rebuild(Ensemble& e) {
     most_active = std::max(most_active, off[la + 1] - off[la]);
     most_joiners = std::max(most_joiners, nj);
   }
-  na.resize(static_cast<size_t>(noff[n]) + 1);
+  na.resize(static_cast<size_t>(noff[n]) + kSlack);
   for (auto* v : {&sdst_, &jdst_}) v->resize(static_cast<size_t>(std::max(most_active, most_joiners)) + 1);
   for (auto* v : {&jkey_, &jtmp_, &jrank_}) v->resize(static_cast<size_t>(std::max<int64_t>(most_joiners, 64)) + 1);
   jord_.resize(static_cast<size_t>(most_joiners) + 1);
@@ -395,22 +471,14 @@ void ExchangeSweep::rebuild(Ensemble& e) {
   uint32_t* ord = jord_.data();
   int64_t* sdst = sdst_.data();
   int64_t* jdst = jdst_.data();
-  int64_t rpos = static_cast<int64_t>(res.size()) - 1 - leaving_;
+  int64_t rpos = static_cast<int64_t>(res.size() - kSlack) - leaving_;
+  const Src<K> src{aid, aw, ac};
   for (int64_t la = 0; la < n; ++la) {
     const int64_t jb = join_start_[la], nj = join_start_[la + 1] - jb, base = noff[la];
     const Mover* jg = joiners_.data() + jb;
     order_group(jg, nj, key, jtmp_.data(), jrank_.data(), ord);
     int64_t s = base + nj;  // stayers go to the tail of the range
-    for (int64_t j = off[la]; j < off[la + 1]; ++j) {
-      const int64_t v = aid[j];
-      nid[s] = v;
-      rid[rpos] = v;
-      for (int k = 0; k < K; ++k) { nw[k][s] = aw[k][j]; rw[k][rpos] = aw[k][j]; }
-      nc[s] = ac[j];
-      rc[rpos] = ac[j];
-      s += 1 - leave[j];
-      rpos += leave[j];
-    }
+    split<K>(off[la], off[la + 1], src, leave, Dst<K>{nid, nw, nc}, s, Dst<K>{rid, rw, rc}, rpos);
     if (nj == 0) continue;  // the stayers are in place
     const int64_t ns = s - base - nj;
     int64_t* sid = nid + base + nj;

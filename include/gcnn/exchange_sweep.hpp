@@ -51,8 +51,8 @@ class ExchangeSweep {
   // Scratch reused every sweep: no allocation once warm.
   Buffer<uint8_t> leave_, arrived_ok_;
   Buffer<int64_t> target_;
-  std::vector<int64_t> block_lo_;
   static constexpr int64_t kChunk = 2048;
+  static constexpr size_t kSlack = 8;  // slots rebuild() may write past its outputs (split())
   std::vector<double> chunk_ = std::vector<double>(kChunk);
   Buffer<int> dest_;
   std::vector<int> send_counts_, recv_counts_, send_displs_, recv_displs_;
