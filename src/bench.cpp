@@ -1,17 +1,24 @@
 // `gcnn bench`: throughput of the hot loops on the standard workload
-// (K = 2, rho = 64, M = 16384 unless overridden), per core.
+// (K = 2, rho = 64, M = 16384 unless overridden), per core, in steady state:
+// 10 warm-up sweeps (each followed by a learning step) bring the ensemble to
+// exchange equilibrium and the buffers to their working size first. Each
+// learning step and each sweep is timed on its own between barriers, and the
+// median is reported (a shared VM's neighbours inflate single calls).
 //
 // What each figure measures, and its limit:
-//  - learning mean/sampled: neuron-updates/s per core = sum_a N_a * steps /
-//    (wall * ranks). Compute-bound: one exp (tanh) and ~4K flops per neuron;
-//    the target is 3e8 (mean) and 1e8 (sampled, adds one Philox draw).
-//  - sweep: neuron-moves/s per core = R * sweeps / (wall * ranks): one Philox
-//    draw, two exp, one all-to-all of the proposers and the CSR rebuild.
+//  - learning mean/sampled: neuron-updates/s per core = sum_a N_a /
+//    (median step time * ranks). Compute-bound: one exp and a division
+//    (tanh) and ~4K flops per neuron; sampled adds one Philox draw.
+//  - sweep: neuron-moves/s per core = R / (median sweep time * ranks): one
+//    Philox draw and two exp per neuron, one all-to-all of the proposers,
+//    the grouping of the joiners by network and the CSR rebuild. Bound by
+//    memory traffic (about 40 % of all neurons move per sweep here).
 //  - efficiency: the same workload on one rank of the communicator versus all
 //    of it, (rate_P / P) / rate_1. Limited by memory bandwidth shared between
 //    cores and by the all-to-all.
 //  - bytes per neuron: capacity of all neuron buffers (both halves of the
-//    double buffer) over R.
+//    double buffer and the reservoir) over R; the sweep's scratch (movers in
+//    flight, joiners, per-neuron decisions) is reported on its own line.
 #include <cstdlib>
 #include <algorithm>
 #include <fcntl.h>
