@@ -62,10 +62,9 @@ inline void sampled_grad(const NeuronBlock& nb, int64_t b, int64_t e, const doub
   combine<K>(acc, g);
 }
 
+// q <- q - drift g + kick xi, then wrapped into the box if periodic.
 template <int K>
-inline void euler_maruyama(Ensemble& e, int64_t la, const double* g, uint64_t step, double drift, double kick) {
-  double xi[3];
-  e.rng().normals<K>(Purpose::LearningNoise, step, static_cast<uint64_t>(e.a_lo() + la), xi);
+inline void euler_maruyama(Ensemble& e, int64_t la, const double* g, const double* xi, double drift, double kick) {
   double* q = e.q(la);
   for (int k = 0; k < K; ++k) q[k] = q[k] - drift * g[k] + kick * xi[k];
   e.wrap(q);
@@ -81,8 +80,10 @@ inline void euler_maruyama(Ensemble& e, int64_t la, const double* g, uint64_t st
 // combine(), then the Euler-Maruyama move. Elementwise work is bitwise the
 // same in a vector lane and in a scalar tail (fastmath.hpp), and the sums
 // keep their fixed order, so the result does not depend on the chunking.
+// The networks' noise xi is drawn in one vector loop per chunk, too.
 template <int K, class Act>
 void chunked_step(Ensemble& e, uint64_t step, const BoundaryLoss& loss, Buffer<double>& chunk, Act act) {
+  static_assert(K >= 1 && K <= 3);
   constexpr int64_t kChunk = 2048;
   const Config& c = e.config();
   const double drift = c.eta * c.gamma, kick = std::sqrt(2.0 * c.eta * c.gamma * c.Tq), invT = 1.0 / c.T;
@@ -93,7 +94,9 @@ void chunked_step(Ensemble& e, uint64_t step, const BoundaryLoss& loss, Buffer<d
     int64_t la1 = la0 + 1;
     while (la1 < n && e.end(la1) - e.begin(la0) <= kChunk) ++la1;
     const int64_t s = e.begin(la0), len = e.end(la1 - 1) - s;
-    if (chunk.size() < static_cast<size_t>(len)) chunk.resize(static_cast<size_t>(len));  // a network > kChunk
+    const int64_t nn = la1 - la0;
+    // fields, then the noise of the nn networks (grows only for a network > kChunk)
+    if (chunk.size() < static_cast<size_t>(len + 3 * nn)) chunk.resize(static_cast<size_t>(len + 3 * nn));
     double* x = chunk.data();
     for (int64_t la = la0; la < la1; ++la) {
       const double* q = e.q(la);
@@ -102,6 +105,20 @@ void chunked_step(Ensemble& e, uint64_t step, const BoundaryLoss& loss, Buffer<d
       for (int64_t j = b; j < en; ++j) x[j - s] = fv.field(j, q) * invT;
     }
     act(s, len, x);
+    double* xs = x + len;  // xs[k nn + i]: component k of network la0 + i
+    const CounterRng& rng = e.rng();
+    const uint64_t a0 = static_cast<uint64_t>(e.a_lo() + la0);
+#pragma omp simd
+    for (int64_t i = 0; i < nn; ++i) {  // the values of rng.normals<K>
+      double n0, n1;
+      rng.normal_pair(Purpose::LearningNoise, step, a0 + static_cast<uint64_t>(i), 0, n0, n1);
+      xs[i] = n0;
+      if constexpr (K >= 2) xs[nn + i] = n1;
+      if constexpr (K >= 3) {
+        rng.normal_pair(Purpose::LearningNoise, step, a0 + static_cast<uint64_t>(i), 1, n0, n1);
+        xs[2 * nn + i] = n0;
+      }
+    }
     for (int64_t la = la0; la < la1; ++la) {
       const int64_t b = e.begin(la), en = e.end(la);
       const double* xb = x + (b - s);
@@ -117,7 +134,9 @@ void chunked_step(Ensemble& e, uint64_t step, const BoundaryLoss& loss, Buffer<d
       for (int l = 0; j + l < en - b; ++l)
         for (int k = 0; k < K; ++k) acc[k][l] += xb[j + l] * static_cast<double>(fv.w[k][b + j + l]);
       combine<K>(acc, g);
-      euler_maruyama<K>(e, la, g, step, drift, kick);
+      double xi[3];
+      for (int k = 0; k < K; ++k) xi[k] = xs[k * nn + (la - la0)];
+      euler_maruyama<K>(e, la, g, xi, drift, kick);
     }
     la0 = la1;
   }
@@ -144,7 +163,7 @@ class MeanStep final : public LearningStep {
     });
   }
   const BoundaryLoss& loss_;
-  Buffer<double> chunk_ = Buffer<double>(2048);
+  Buffer<double> chunk_ = Buffer<double>(4096);
 };
 
 class SampledStep final : public LearningStep {
@@ -174,7 +193,7 @@ class SampledStep final : public LearningStep {
     });
   }
   const BoundaryLoss& loss_;
-  Buffer<double> chunk_ = Buffer<double>(2048);
+  Buffer<double> chunk_ = Buffer<double>(4096);
 };
 
 // Metropolis-adjusted Langevin on F_a at temperature T_q: no step-size bias.

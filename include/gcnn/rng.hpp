@@ -14,6 +14,8 @@
 #include <Random123/boxmuller.hpp>
 #include <Random123/uniform.hpp>
 
+#include "gcnn/fastmath.hpp"
+
 #include <array>
 #include <cstdint>
 
@@ -68,13 +70,29 @@ class CounterRng {
     const r123::double2 n = r123::boxmuller(a, b);
     return {n.x, n.y};
   }
-  // K <= 3 standard normals for one network at one step.
+  // K <= 3 standard normals for one network at one step: Box-Muller on the
+  // same Philox words, with fastmath's log and sincospi instead of libm's.
+  // These are drawn once per network per learning step, and libm's scalar
+  // log + sincos cost more than the network's whole gradient; fastmath's
+  // vectorise in loops over networks and round the same in every lane.
   template <int K>
   inline void normals(Purpose p, uint64_t step, uint64_t id, double* out) const {
-    const auto n01 = normal2(p, step, id, 0);
-    out[0] = n01[0];
-    if constexpr (K >= 2) out[1] = n01[1];
-    if constexpr (K >= 3) out[2] = normal2(p, step, id, 1)[0];
+    double n0, n1;
+    normal_pair(p, step, id, 0, n0, n1);
+    out[0] = n0;
+    if constexpr (K >= 2) out[1] = n1;
+    if constexpr (K >= 3) {
+      normal_pair(p, step, id, 1, n0, n1);
+      out[2] = n0;
+    }
+  }
+  // The two normals of sub-stream `sub` (normals<K> uses sub 0, and sub 1 for
+  // the third component).
+  inline void normal_pair(Purpose p, uint64_t step, uint64_t id, uint32_t sub, double& n0, double& n1) const {
+    const auto r = draw(p, step, id, sub);
+    const uint64_t u0 = (static_cast<uint64_t>(r.v[1]) << 32) | r.v[0];
+    const uint64_t u1 = (static_cast<uint64_t>(r.v[3]) << 32) | r.v[2];
+    fm::box_muller(r123::uneg11<double>(u0), r123::u01<double>(u1), n0, n1);
   }
 
  private:
