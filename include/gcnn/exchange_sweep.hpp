@@ -4,7 +4,8 @@
 //   network neuron in a:  leave with prob min(1, e^{(f_i(q_a) - mu)/T})
 //   reservoir neuron:     pick a uniformly, join with prob min(1, e^{-(f_i(q_a) - mu)/T})
 // A join is decided on the rank that owns a, so the only communication is
-// one all-to-all carrying each proposing reservoir neuron to that rank.
+// one all-to-all carrying each proposing reservoir neuron to that rank
+// (non-blocking: it travels while the leave tests run).
 // A rejected proposer stays in the reservoir on the rank it reached; this
 // keeps the reservoir spread like the networks and costs no second message.
 #include <cstdint>
@@ -47,6 +48,7 @@ class ExchangeSweep {
   ExchangeCounters counters_;
   ExchangeTiming timing_;
   int64_t leaving_ = 0;  // leavers of the current sweep (set by decide_leaves)
+  MPI_Request pending_ = MPI_REQUEST_NULL;  // the proposers' all-to-all, overlapped with the leave tests
   size_t kept_ = 0;      // rejected local proposers compacted by propose
   // Scratch reused every sweep: no allocation once warm.
   Buffer<uint8_t> leave_, arrived_ok_;
