@@ -34,7 +34,7 @@ ExchangeSweep::ExchangeSweep(const Ensemble& e) {
 double ExchangeSweep::scratch_bytes() const {
   auto cap = [](const auto& v) { return static_cast<double>(v.capacity() * sizeof(v[0])); };
   return cap(leave_) + cap(arrived_ok_) + cap(target_) + cap(dest_) + cap(send_) + cap(recv_) + cap(joiners_) +
-         cap(staged_) + cap(jkey_) + cap(jtmp_) + cap(jrank_) + cap(jdst_) + cap(sdst_) + cap(jord_) +
+         cap(jkey_) + cap(jtmp_) + cap(jrank_) + cap(jdst_) + cap(sdst_) + cap(jord_) +
          cap(chunk_) + cap(join_count_) + cap(join_start_);
 }
 
@@ -316,8 +316,10 @@ void ExchangeSweep::group_joiners(const Ensemble& e) {
   int shift = 0;
   while ((static_cast<int64_t>(nj) << (shift + 1)) <= 4096 * n) ++shift;  // ~4096 movers (128 KB) per bucket
   const int64_t nb = ((n - 1) >> shift) + 1;
-  staged_.resize(nj);
-  Mover* st = staged_.data();
+  // Pass 1 stages into the send buffer: the all-to-all has completed, and
+  // joiners outnumber the remote proposers, so this costs no extra memory.
+  send_.resize(nj);
+  Mover* st = send_.data();
   int64_t* fill = join_count_.data();  // reused as fill pointers
   for (int64_t b = 0; b < nb; ++b) fill[b] = join_start_[b << shift];
   for (size_t r = 0; r < nj; ++r) st[fill[(jn[r].a - a0) >> shift]++] = jn[r];

@@ -60,7 +60,7 @@ class ExchangeSweep {
   std::vector<int> send_counts_, recv_counts_, send_displs_, recv_displs_;
   std::vector<int64_t> bin_hist_, bin_fill_;  // propose(): P + 1 bins (4 histograms)
   std::vector<Mover*> bin_base_;
-  Buffer<Mover> send_, recv_, joiners_, staged_;
+  Buffer<Mover> send_, recv_, joiners_;  // send_ also stages the joiners' grouping
   std::vector<int64_t> join_count_, join_start_;
   Buffer<int64_t> jkey_, jtmp_, jrank_, jdst_, sdst_;  // per-network merge scratch
   Buffer<uint32_t> jord_;
