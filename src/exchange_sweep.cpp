@@ -372,6 +372,51 @@ static void order_group(const Mover* g, int64_t nj, int64_t* key, int64_t* tmp, 
   key[nj] = INT64_MAX;
 }
 
+// below[k] = number of the ns ids in sid smaller than key[k], for 8 NV keys
+// (in registers across the loop over sid, as in count_ranks).
+template <int NV>
+static void count_below(const int64_t* key, const int64_t* sid, int64_t ns, int64_t* below) {
+  int64_t r[8 * NV] = {};
+  for (int64_t i = 0; i < ns; ++i) {
+    const int64_t x = sid[i];
+#pragma omp simd
+    for (int k = 0; k < 8 * NV; ++k) r[k] += x < key[k];
+  }
+  for (int k = 0; k < 8 * NV; ++k) below[k] = r[k];
+}
+
+// Final positions of nj <= 64 sorted joiner ids key[] and ns sorted stayer
+// ids sid[] in their merged order, without the merge's serial chain of
+// dependent compares: joiner r goes to r + (stayers below it); stayer i to
+// i + (joiners below it), and a joiner is below stayer i exactly when at most
+// i stayers are below the joiner, so a histogram of the first counts and a
+// prefix sum give the second. key[] must have room for 64 entries.
+static void merge_positions(int64_t* key, int64_t nj, const int64_t* sid, int64_t ns, int64_t* jdst, int64_t* sdst) {
+  const int64_t nv = (nj + 7) / 8;
+  for (int64_t k = nj; k < 8 * nv; ++k) key[k] = INT64_MAX;
+  switch (nv) {
+    case 1: count_below<1>(key, sid, ns, jdst); break;
+    case 2: count_below<2>(key, sid, ns, jdst); break;
+    case 3: count_below<3>(key, sid, ns, jdst); break;
+    case 4: count_below<4>(key, sid, ns, jdst); break;
+    case 5: count_below<5>(key, sid, ns, jdst); break;
+    case 6: count_below<6>(key, sid, ns, jdst); break;
+    case 7: count_below<7>(key, sid, ns, jdst); break;
+    default: count_below<8>(key, sid, ns, jdst); break;
+  }
+  for (int64_t i = 0; i <= ns; ++i) sdst[i] = 0;
+  for (int64_t r = 0; r < nj; ++r) {
+    ++sdst[jdst[r]];  // jdst[r] <= ns; the count at ns precedes no stayer
+    jdst[r] += r;
+  }
+  int64_t before = 0;
+  for (int64_t i = 0; i < ns; ++i) {
+    before += sdst[i];
+    sdst[i] = i + before;
+  }
+  key[nj] = INT64_MAX;
+}
+
 // Neuron columns (id, w_0..w_{K-1}, c) to read from or write into.
 template <int K>
 struct Src {
@@ -434,9 +479,10 @@ inline void split(int64_t j0, int64_t j1, const Src<K>& a, const uint8_t* leave,
 // New layout, per network, without data-dependent branches:
 //  1. split(): the stayers go, in order, to the tail of the network's new
 //     range, the leavers to the reservoir's next free slots;
-//  2. a merge of the stayers' ids with the sorted joiners' ids gives each its
-//     final position (both positions are written every step, and only the
-//     cursor of the smaller id advances, so mispredicted branches are gone);
+//  2. the final position of each stayer and joiner in id order: by counting
+//     (merge_positions) for up to 64 joiners, else by a branch-free merge
+//     (both positions are written every step, and only the cursor of the
+//     smaller id advances);
 //  3. the stayers move forward to their positions (never past an unmoved
 //     one), and the joiners are written into the gaps.
 // Pass 1 may write up to kSlack - 1 slots past the range (into the next
@@ -464,7 +510,7 @@ void ExchangeSweep::rebuild(Ensemble& e) {
     most_joiners = std::max(most_joiners, nj);
   }
   na.resize(static_cast<size_t>(noff[n]) + kSlack);
-  for (auto* v : {&sdst_, &jdst_}) v->resize(static_cast<size_t>(std::max(most_active, most_joiners)) + 1);
+  for (auto* v : {&sdst_, &jdst_}) v->resize(static_cast<size_t>(std::max({most_active, most_joiners, int64_t{64}})) + 1);
   for (auto* v : {&jkey_, &jtmp_, &jrank_}) v->resize(static_cast<size_t>(std::max<int64_t>(most_joiners, 64)) + 1);
   jord_.resize(static_cast<size_t>(most_joiners) + 1);
 
@@ -494,12 +540,16 @@ void ExchangeSweep::rebuild(Ensemble& e) {
     const int64_t ns = s - base - nj;
     int64_t* sid = nid + base + nj;
     sid[ns] = INT64_MAX;
-    for (int64_t t = 0, k = 0, i = 0; t < nj + ns; ++t) {
-      const int64_t tj = key[k] < sid[i];
-      jdst[k] = t;
-      sdst[i] = t;
-      k += tj;
-      i += 1 - tj;
+    if (nj <= 64) {
+      merge_positions(key, nj, sid, ns, jdst, sdst);
+    } else {
+      for (int64_t t = 0, k = 0, i = 0; t < nj + ns; ++t) {
+        const int64_t tj = key[k] < sid[i];
+        jdst[k] = t;
+        sdst[i] = t;
+        k += tj;
+        i += 1 - tj;
+      }
     }
     for (int64_t i = 0; i < ns; ++i) {
       const int64_t d = base + sdst[i], from = base + nj + i;
