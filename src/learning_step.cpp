@@ -281,15 +281,31 @@ void sampled_hidden_gradient(int K, const NeuronBlock& nb, int64_t b, int64_t e,
   }
 }
 
+// sum_j ln 2cosh(z_j/T) in the fixed lanes of combine(), vectorised.
+template <int K>
+double sum_log_two_cosh(const NeuronBlock& nb, int64_t b, int64_t e, const double* q, double invT) {
+  const FieldView<K> fv(nb);
+  double acc[1][L] = {};
+  int64_t j = b;
+  for (; j + L <= e; j += L) {
+#pragma omp simd
+    for (int l = 0; l < L; ++l) acc[0][l] += log_two_cosh(fv.field(j + l, q) * invT);
+  }
+  for (int l = 0; j + l < e; ++l) acc[0][l] += log_two_cosh(fv.field(j + l, q) * invT);
+  double minus[1] = {0};
+  combine<1>(acc, minus);
+  return -minus[0];
+}
+
 double set_free_energy(int K, const NeuronBlock& nb, int64_t b, int64_t e, const double* q, double T,
                        const BoundaryLoss& loss) {
-  double F = 0;
-  for (int64_t j = b; j < e; ++j) {
-    double z = nb.c[j];
-    for (int k = 0; k < K; ++k) z += static_cast<double>(nb.w[k][j]) * q[k];
-    F += neuron_free_energy(z, T);
+  double S = 0;
+  switch (K) {
+    case 1: S = sum_log_two_cosh<1>(nb, b, e, q, 1.0 / T); break;
+    case 2: S = sum_log_two_cosh<2>(nb, b, e, q, 1.0 / T); break;
+    default: S = sum_log_two_cosh<3>(nb, b, e, q, 1.0 / T); break;
   }
-  return loss.value(q) + F;
+  return loss.value(q) - T * S;  // F_a = U(q) + sum_i f_i, f_i = -T ln 2cosh(z_i/T)
 }
 
 std::unique_ptr<LearningStep> make_learning_step(const Config& c, const BoundaryLoss& loss) {
