@@ -328,52 +328,10 @@ void ExchangeSweep::group_joiners(const Ensemble& e) {
   for (size_t r = 0; r < nj; ++r) out[fill[st[r].a - a0]++] = st[r];
 }
 
-// rank[k] = number of ids smaller than tmp[k], for 8 NV ids (padded with
-// ids that are never smaller). With NV fixed the ranks live in registers
-// across the loop over j, so no horizontal sum and no store-to-load chain.
-template <int NV>
-static void count_ranks(const int64_t* tmp, int64_t nj, int64_t* rank) {
-  int64_t r[8 * NV] = {};
-  for (int64_t j = 0; j < nj; ++j) {
-    const int64_t x = tmp[j];
-#pragma omp simd
-    for (int k = 0; k < 8 * NV; ++k) r[k] += x < tmp[k];
-  }
-  for (int k = 0; k < 8 * NV; ++k) rank[k] = r[k];
-}
-
-// The rank of each joiner of a group in id order: ord[r] is the group index
-// of the r-th smallest id, key[r] that id, key[nj] a sentinel. A group holds
-// tens of joiners, where counting smaller ids (branch-free, vectorised)
-// beats any comparison sort; groups of more than 64 (far-from-equilibrium
-// transients) use std::sort.
-static void order_group(const Mover* g, int64_t nj, int64_t* key, int64_t* tmp, int64_t* rank, uint32_t* ord) {
-  for (int64_t k = 0; k < nj; ++k) tmp[k] = g[k].id;
-  if (nj <= 64) {
-    const int64_t nv = (nj + 7) / 8;
-    for (int64_t k = nj; k < 8 * nv; ++k) tmp[k] = INT64_MAX;
-    switch (nv) {
-      case 0: break;
-      case 1: count_ranks<1>(tmp, nj, rank); break;
-      case 2: count_ranks<2>(tmp, nj, rank); break;
-      case 3: count_ranks<3>(tmp, nj, rank); break;
-      case 4: count_ranks<4>(tmp, nj, rank); break;
-      case 5: count_ranks<5>(tmp, nj, rank); break;
-      case 6: count_ranks<6>(tmp, nj, rank); break;
-      case 7: count_ranks<7>(tmp, nj, rank); break;
-      default: count_ranks<8>(tmp, nj, rank); break;
-    }
-    for (int64_t k = 0; k < nj; ++k) ord[rank[k]] = static_cast<uint32_t>(k);
-  } else {
-    for (int64_t k = 0; k < nj; ++k) ord[k] = static_cast<uint32_t>(k);
-    std::sort(ord, ord + nj, [tmp](uint32_t x, uint32_t y) { return tmp[x] < tmp[y]; });
-  }
-  for (int64_t r = 0; r < nj; ++r) key[r] = tmp[ord[r]];
-  key[nj] = INT64_MAX;
-}
-
-// below[k] = number of the ns ids in sid smaller than key[k], for 8 NV keys
-// (in registers across the loop over sid, as in count_ranks).
+// below[k] = number of the ns ids in sid smaller than key[k], for nk <= 64
+// keys, padded to 8 NV lanes with INT64_MAX (whose counts are ignored). With
+// NV fixed the counts live in registers across the loop over sid: no
+// horizontal sum, no store-to-load chain.
 template <int NV>
 static void count_below(const int64_t* key, const int64_t* sid, int64_t ns, int64_t* below) {
   int64_t r[8 * NV] = {};
@@ -384,6 +342,40 @@ static void count_below(const int64_t* key, const int64_t* sid, int64_t ns, int6
   }
   for (int k = 0; k < 8 * NV; ++k) below[k] = r[k];
 }
+// key must have room for 64 entries; entries nk.. are overwritten.
+static void count_below(int64_t* key, int64_t nk, const int64_t* sid, int64_t ns, int64_t* below) {
+  const int64_t nv = (nk + 7) / 8;
+  for (int64_t k = nk; k < 8 * nv; ++k) key[k] = INT64_MAX;
+  switch (nv) {
+    case 0: break;
+    case 1: count_below<1>(key, sid, ns, below); break;
+    case 2: count_below<2>(key, sid, ns, below); break;
+    case 3: count_below<3>(key, sid, ns, below); break;
+    case 4: count_below<4>(key, sid, ns, below); break;
+    case 5: count_below<5>(key, sid, ns, below); break;
+    case 6: count_below<6>(key, sid, ns, below); break;
+    case 7: count_below<7>(key, sid, ns, below); break;
+    default: count_below<8>(key, sid, ns, below); break;
+  }
+}
+
+// The rank of each joiner of a group in id order: ord[r] is the group index
+// of the r-th smallest id, key[r] that id, key[nj] a sentinel. A group holds
+// tens of joiners, where counting smaller ids (branch-free, vectorised)
+// beats any comparison sort; groups of more than 64 (far-from-equilibrium
+// transients) use std::sort.
+static void order_group(const Mover* g, int64_t nj, int64_t* key, int64_t* tmp, int64_t* rank, uint32_t* ord) {
+  for (int64_t k = 0; k < nj; ++k) tmp[k] = g[k].id;
+  if (nj <= 64) {
+    count_below(tmp, nj, tmp, nj, rank);  // ids are distinct: rank[k] is k's place
+    for (int64_t k = 0; k < nj; ++k) ord[rank[k]] = static_cast<uint32_t>(k);
+  } else {
+    for (int64_t k = 0; k < nj; ++k) ord[k] = static_cast<uint32_t>(k);
+    std::sort(ord, ord + nj, [tmp](uint32_t x, uint32_t y) { return tmp[x] < tmp[y]; });
+  }
+  for (int64_t r = 0; r < nj; ++r) key[r] = tmp[ord[r]];
+  key[nj] = INT64_MAX;
+}
 
 // Final positions of nj <= 64 sorted joiner ids key[] and ns sorted stayer
 // ids sid[] in their merged order, without the merge's serial chain of
@@ -392,18 +384,7 @@ static void count_below(const int64_t* key, const int64_t* sid, int64_t ns, int6
 // i stayers are below the joiner, so a histogram of the first counts and a
 // prefix sum give the second. key[] must have room for 64 entries.
 static void merge_positions(int64_t* key, int64_t nj, const int64_t* sid, int64_t ns, int64_t* jdst, int64_t* sdst) {
-  const int64_t nv = (nj + 7) / 8;
-  for (int64_t k = nj; k < 8 * nv; ++k) key[k] = INT64_MAX;
-  switch (nv) {
-    case 1: count_below<1>(key, sid, ns, jdst); break;
-    case 2: count_below<2>(key, sid, ns, jdst); break;
-    case 3: count_below<3>(key, sid, ns, jdst); break;
-    case 4: count_below<4>(key, sid, ns, jdst); break;
-    case 5: count_below<5>(key, sid, ns, jdst); break;
-    case 6: count_below<6>(key, sid, ns, jdst); break;
-    case 7: count_below<7>(key, sid, ns, jdst); break;
-    default: count_below<8>(key, sid, ns, jdst); break;
-  }
+  count_below(key, nj, sid, ns, jdst);
   for (int64_t i = 0; i <= ns; ++i) sdst[i] = 0;
   for (int64_t r = 0; r < nj; ++r) {
     ++sdst[jdst[r]];  // jdst[r] <= ns; the count at ns precedes no stayer
