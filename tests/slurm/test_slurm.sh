@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The SLURM job scripts against a real slurmctld + slurmd on localhost.
-#  1. the demo through jobs/submit with a 1-minute limit: the signal ->
+#  1. the demo (3x its steps) through jobs/submit with a 1-minute limit: the signal ->
 #     checkpoint -> continuation chain carries it to completion, with the same
 #     final digest as an uninterrupted run, and the report job runs after it;
 #  2. a 3-task sweep (job array) produces 3 results and 3 reports.
@@ -20,8 +20,12 @@ export SLURM_CONF=$state/slurm.conf
 source "$src/scripts/mpi-env"
 export GCNN_BIN=$gcnn
 
-echo "== submit the demo with a 1-minute limit (checkpoint 45 s before it)"
-"$src/jobs/submit" --time 00:01:00 --signal-lead 45 --workdir "$dir/chain" -- --run.progress_seconds 5 | tee chain.txt ||
+# 30000 steps (about 70 s on 2 cores, longer than the limit): the chain must
+# be interrupted at least once however the signal's timing falls.
+steps=30000
+echo "== submit the demo ($steps steps) with a 1-minute limit (checkpoint 45 s before it)"
+"$src/jobs/submit" --time 00:01:00 --signal-lead 45 --workdir "$dir/chain" -- --run.progress_seconds 5 \
+  --run.steps $steps | tee chain.txt ||
   fail "jobs/submit"
 echo "== submit a 3-task sweep over model.mu"
 "$src/jobs/submit" --sweep model.mu=-1,-1.5,-2 --ntasks 1 --time 00:05:00 --workdir "$dir/sweep" -- \
@@ -42,7 +46,8 @@ grep -h "run complete" "$dir"/chain/run-*.log > /dev/null || fail "the chain did
 got=$("$gcnn" digest "$dir/chain/results.h5" | awk '{print $2}')
 echo "chain of $links jobs: digest $got"
 echo "== uninterrupted reference"
-(cd "$dir" && mpirun -np 2 "$gcnn" run --output ref.h5 --run.progress_seconds 0 --checkpoint.at_end false > ref.log) ||
+(cd "$dir" && mpirun -np 2 "$gcnn" run --output ref.h5 --run.steps $steps --run.progress_seconds 0 \
+  --checkpoint.at_end false > ref.log) ||
   fail "reference run"
 ref=$("$gcnn" digest "$dir/ref.h5" | awk '{print $2}')
 [ "$got" = "$ref" ] || fail "digest after the chain $got differs from the uninterrupted $ref"
