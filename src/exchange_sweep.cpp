@@ -157,7 +157,7 @@ void ExchangeSweep::propose(Ensemble& e, uint64_t step) {
     ns += send_counts_[p];
   }
   send_.resize(static_cast<size_t>(ns));
-  joiners_.resize(static_cast<size_t>(count[me]) + 1);  // sized again for the arrivals
+  joiners_.resize(static_cast<size_t>(count[me]));  // the local joiners; arrivals are appended in run()
   Mover dummy[1];
   Mover** base = bin_base_.data();
   int64_t* fill = bin_fill_.data();
@@ -180,7 +180,6 @@ void ExchangeSweep::propose(Ensemble& e, uint64_t step) {
     rc[kept] = c[i];
     kept += b == P;
   }
-  joiners_.resize(static_cast<size_t>(count[me]));
   kept_ = kept;
   counters_.join_proposed += static_cast<int64_t>(nres);
 }
