@@ -20,46 +20,52 @@ inline void combine(const double (&acc)[K][L], double* g) {
     g[k] -= ((acc[k][0] + acc[k][1]) + (acc[k][2] + acc[k][3])) + ((acc[k][4] + acc[k][5]) + (acc[k][6] + acc[k][7]));
 }
 
+// add(j, l) for j = 0..n-1 in lane l = j mod L: whole vectors of L lanes,
+// then the tail in the same lanes.
+template <class Add>
+inline void in_lanes(int64_t n, Add add) {
+  int64_t j = 0;
+  for (; j + L <= n; j += L) {
+#pragma omp simd
+    for (int l = 0; l < L; ++l) add(j + l, l);
+  }
+  for (int l = 0; j + l < n; ++l) add(j + l, l);
+}
+
+// g -= sum_j x(j) w_j over the neurons b..e-1, x(j) for the neuron at b + j.
+template <int K, class X>
+inline void lane_grad(const FieldView<K>& fv, int64_t b, int64_t e, X x, double* g) {
+  double acc[K][L] = {};
+  in_lanes(e - b, [&](int64_t j, int l) {
+    const double v = x(j);
+    for (int k = 0; k < K; ++k) acc[k][l] += v * static_cast<double>(fv.w[k][b + j]);
+  });
+  combine<K>(acc, g);
+}
+
+// The hidden spin's contribution for y = z/T: its mean (mean mode), or a
+// sample x = +1 iff u (1 + e^{-2y}) < 1 for the uniform u of the neuron
+// (sampled mode).
+inline double spin_mean(double y) { return fm::tanh(y); }
+inline double spin_sample(const CounterRng& rng, uint64_t step, int64_t id, double y) {
+  const double u = CounterRng::u01_32(rng.draw(Purpose::HiddenSample, step, static_cast<uint64_t>(id)).v[0]);
+  return u * (1.0 + fm::exp(-2.0 * y)) < 1.0 ? 1.0 : -1.0;
+}
+
 // g -= sum_i tanh(z_i/T) w_i
 template <int K>
 inline void mean_grad(const NeuronBlock& nb, int64_t b, int64_t e, const double* q, double invT, double* g) {
   const FieldView<K> fv(nb);
-  double acc[K][L] = {};
-  int64_t j = b;
-  for (; j + L <= e; j += L) {
-#pragma omp simd
-    for (int l = 0; l < L; ++l) {
-      const double t = fm::tanh(fv.field(j + l, q) * invT);
-      for (int k = 0; k < K; ++k) acc[k][l] += t * static_cast<double>(fv.w[k][j + l]);
-    }
-  }
-  for (int l = 0; j + l < e; ++l) {
-    const double t = fm::tanh(fv.field(j + l, q) * invT);
-    for (int k = 0; k < K; ++k) acc[k][l] += t * static_cast<double>(fv.w[k][j + l]);
-  }
-  combine<K>(acc, g);
+  lane_grad<K>(fv, b, e, [&](int64_t j) { return spin_mean(fv.field(b + j, q) * invT); }, g);
 }
 
-// g -= sum_i x_i w_i with x_i = +1 iff u_i (1 + e^{-2 z_i/T}) < 1
+// g -= sum_i x_i w_i with the sampled spins x_i
 template <int K>
 inline void sampled_grad(const NeuronBlock& nb, int64_t b, int64_t e, const double* q, double invT, double* g,
                          const CounterRng& rng, uint64_t step) {
   const FieldView<K> fv(nb);
   const int64_t* id = nb.id.data();
-  double acc[K][L] = {};
-  auto body = [&](int64_t jj, int l) {
-    const double y = fv.field(jj, q) * invT;
-    const double u = CounterRng::u01_32(rng.draw(Purpose::HiddenSample, step, static_cast<uint64_t>(id[jj])).v[0]);
-    const double x = u * (1.0 + fm::exp(-2.0 * y)) < 1.0 ? 1.0 : -1.0;
-    for (int k = 0; k < K; ++k) acc[k][l] += x * static_cast<double>(fv.w[k][jj]);
-  };
-  int64_t j = b;
-  for (; j + L <= e; j += L) {
-#pragma omp simd
-    for (int l = 0; l < L; ++l) body(j + l, l);
-  }
-  for (int l = 0; j + l < e; ++l) body(j + l, l);
-  combine<K>(acc, g);
+  lane_grad<K>(fv, b, e, [&](int64_t j) { return spin_sample(rng, step, id[b + j], fv.field(b + j, q) * invT); }, g);
 }
 
 // q <- q - drift g + kick xi, then wrapped into the box if periodic.
@@ -124,16 +130,7 @@ void chunked_step(Ensemble& e, uint64_t step, const BoundaryLoss& loss, Buffer<d
       const double* xb = x + (b - s);
       double g[3] = {0, 0, 0};
       loss.add_gradient(e.q(la), g);
-      double acc[K][L] = {};
-      int64_t j = 0;
-      for (; j + L <= en - b; j += L) {
-#pragma omp simd
-        for (int l = 0; l < L; ++l)
-          for (int k = 0; k < K; ++k) acc[k][l] += xb[j + l] * static_cast<double>(fv.w[k][b + j + l]);
-      }
-      for (int l = 0; j + l < en - b; ++l)
-        for (int k = 0; k < K; ++k) acc[k][l] += xb[j + l] * static_cast<double>(fv.w[k][b + j + l]);
-      combine<K>(acc, g);
+      lane_grad<K>(fv, b, en, [xb](int64_t j) { return xb[j]; }, g);
       double xi[3];
       for (int k = 0; k < K; ++k) xi[k] = xs[k * nn + (la - la0)];
       euler_maruyama<K>(e, la, g, xi, drift, kick);
@@ -156,10 +153,9 @@ class MeanStep final : public LearningStep {
  private:
   template <int K>
   void run(Ensemble& e, uint64_t step) {
-    // x_j = tanh(y_j): the mean of the hidden spin
     chunked_step<K>(e, step, loss_, chunk_, [](int64_t, int64_t len, double* x) {
 #pragma omp simd
-      for (int64_t j = 0; j < len; ++j) x[j] = fm::tanh(x[j]);
+      for (int64_t j = 0; j < len; ++j) x[j] = spin_mean(x[j]);
     });
   }
   const BoundaryLoss& loss_;
@@ -180,16 +176,11 @@ class SampledStep final : public LearningStep {
  private:
   template <int K>
   void run(Ensemble& e, uint64_t step) {
-    // x_j = +1 iff u_j (1 + e^{-2 y_j}) < 1, u_j keyed by the neuron's id
     const int64_t* id = e.active().id.data();
     const CounterRng& rng = e.rng();
     chunked_step<K>(e, step, loss_, chunk_, [id, &rng, step](int64_t s, int64_t len, double* x) {
 #pragma omp simd
-      for (int64_t j = 0; j < len; ++j) {
-        const double u =
-            CounterRng::u01_32(rng.draw(Purpose::HiddenSample, step, static_cast<uint64_t>(id[s + j])).v[0]);
-        x[j] = u * (1.0 + fm::exp(-2.0 * x[j])) < 1.0 ? 1.0 : -1.0;
-      }
+      for (int64_t j = 0; j < len; ++j) x[j] = spin_sample(rng, step, id[s + j], x[j]);
     });
   }
   const BoundaryLoss& loss_;
@@ -286,12 +277,7 @@ template <int K>
 double sum_log_two_cosh(const NeuronBlock& nb, int64_t b, int64_t e, const double* q, double invT) {
   const FieldView<K> fv(nb);
   double acc[1][L] = {};
-  int64_t j = b;
-  for (; j + L <= e; j += L) {
-#pragma omp simd
-    for (int l = 0; l < L; ++l) acc[0][l] += log_two_cosh(fv.field(j + l, q) * invT);
-  }
-  for (int l = 0; j + l < e; ++l) acc[0][l] += log_two_cosh(fv.field(j + l, q) * invT);
+  in_lanes(e - b, [&](int64_t j, int l) { acc[0][l] += log_two_cosh(fv.field(b + j, q) * invT); });
   double minus[1] = {0};
   combine<1>(acc, minus);
   return -minus[0];
