@@ -28,6 +28,7 @@ enum class Purpose : uint32_t {
   Exchange = 4,      // one Metropolis move per neuron per sweep
   HiddenSample = 5,  // x_i = +-1 in the `sampled` gradient mode
   MalaAccept = 6,    // MALA accept/reject
+  VerifyNull = 7,    // gcnn verify: the static-resampling null model (never used by a run)
 };
 
 class CounterRng {
