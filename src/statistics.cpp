@@ -1,5 +1,8 @@
 #include "gcnn/statistics.hpp"
 
+#include <petscsys.h>
+#include <petscblaslapack.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -94,6 +97,34 @@ Estimate wls_slope(const std::vector<double>& x, const std::vector<double>& y, c
   for (size_t i = 0; i < x.size(); ++i) {
     const double w = 1.0 / (sigma[i] * sigma[i]);
     S += w; Sx += w * x[i]; Sy += w * y[i]; Sxx += w * x[i] * x[i]; Sxy += w * x[i] * y[i];
+  }
+  const double det = S * Sxx - Sx * Sx;
+  if (!(det > 0)) return Estimate{0, INFINITY};
+  return Estimate{(S * Sxy - Sx * Sy) / det, std::sqrt(S / det)};
+}
+
+Estimate gls_slope(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& cov) {
+  const PetscBLASInt n = static_cast<PetscBLASInt>(x.size()), nrhs = 3;
+  if (n < 2) return Estimate{0, INFINITY};
+  std::vector<double> L = cov, rhs(3 * x.size());
+  for (size_t i = 0; i < x.size(); ++i) {  // columns: 1, x, y
+    rhs[i] = 1.0;
+    rhs[x.size() + i] = x[i];
+    rhs[2 * x.size() + i] = y[i];
+  }
+  PetscBLASInt info = 0;
+  LAPACKpotrf_("L", &n, L.data(), &n, &info);
+  if (info != 0) return Estimate{0, INFINITY};
+  LAPACKpotrs_("L", &n, &nrhs, L.data(), &n, rhs.data(), &n, &info);
+  if (info != 0) return Estimate{0, INFINITY};
+  // Normal equations with C^-1: A = X^T C^-1 X, r = X^T C^-1 y.
+  double S = 0, Sx = 0, Sxx = 0, Sy = 0, Sxy = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    S += rhs[i];
+    Sx += x[i] * rhs[i];
+    Sxx += x[i] * rhs[x.size() + i];
+    Sy += rhs[2 * x.size() + i];
+    Sxy += x[i] * rhs[2 * x.size() + i];
   }
   const double det = S * Sxx - Sx * Sx;
   if (!(det > 0)) return Estimate{0, INFINITY};

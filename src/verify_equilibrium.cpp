@@ -55,24 +55,70 @@ std::vector<double> psi0_prob(const EigenResult& r, double dv) {
 }
 
 // Per-cell means over the window with their errors: blocking over time, never
-// below the multinomial error of M independent networks.
+// below the multinomial error of M independent networks. With an outside
+// cell, the cells are fractions of all M networks and the last one is the
+// fraction off the grid; without, fractions of the networks on the grid.
 void cell_means(const Verification& v, const std::vector<int64_t>& win, const std::vector<double>& pred,
-                std::vector<double>& mean, std::vector<double>& sigma) {
-  const size_t C = static_cast<size_t>(v.s.cells);
+                bool with_outside, std::vector<double>& mean, std::vector<double>& sigma) {
+  const size_t C = pred.size();
   mean.assign(C, 0.0);
   sigma.assign(C, 0.0);
   std::vector<std::vector<double>> per(C);
+  const double M = static_cast<double>(v.cfg.M);
   for (int64_t j : win) {
-    const auto p = cell_prob(v.s, j);
+    auto p = cell_prob(v.s, j);
+    if (with_outside) {
+      const double in = 1.0 - static_cast<double>(v.s.outside[static_cast<size_t>(j)]) / M;
+      for (double& x : p) x *= in;
+      p.push_back(1.0 - in);
+    }
     for (size_t i = 0; i < C; ++i) per[i].push_back(p[i]);
   }
   const double nw = static_cast<double>(win.size());
   for (size_t i = 0; i < C; ++i) {
     const auto b = stats::block_means(per[i], v.blocks);
     mean[i] = b.value;
-    const double mult = std::sqrt(std::max(pred[i], 1e-300) * (1 - pred[i]) / (nw * static_cast<double>(v.cfg.M)));
+    const double mult = std::sqrt(std::max(pred[i], 1e-300) * (1 - pred[i]) / (nw * M));
     sigma[i] = std::max(b.error, mult);
   }
+}
+
+// Predicted probability off the grid: p_eq on a grid widened by half its
+// width on every side (same cells), summed outside the run's grid. Skipped
+// (zero) when p_eq at the grid's edge is below 1e-12 of its peak.
+double outside_mass(const Verification& v) {
+  const Grid& g = v.st0.grid;
+  if (v.phys0.periodic) return 0.0;
+  const double pmax = *std::max_element(v.eq.P.begin(), v.eq.P.end());
+  double edge = 0;
+  for (int64_t i = 0; i < g.size(); ++i) {
+    int64_t r = i;
+    bool on_edge = false;
+    for (int k = g.K() - 1; k >= 0; --k) {  // C order: the last axis varies fastest
+      const int64_t ik = r % g.n(k);
+      r /= g.n(k);
+      on_edge |= ik == 0 || ik == g.n(k) - 1;
+    }
+    if (on_edge) edge = std::max(edge, v.eq.P[i]);
+  }
+  if (edge < 1e-12 * pmax) return 0.0;
+  Config x = with(v.phys0, "learning_equilibrium", "nelson");
+  std::vector<int64_t> m(static_cast<size_t>(g.K()));
+  for (int k = 0; k < g.K(); ++k) {
+    m[k] = std::max<int64_t>(1, g.n(k) / 2);
+    x.grid_lo[k] -= static_cast<double>(m[k]) * g.h(k);
+    x.grid_hi[k] += static_cast<double>(m[k]) * g.h(k);
+    x.grid_n[k] += 2 * m[k];
+  }
+  const Equilibrium wide = equilibrium(make_solve_setup(x, v.comm));
+  const Grid gw(x);
+  double out = 0;
+  std::vector<double> q(static_cast<size_t>(g.K()));
+  for (int64_t i = 0; i < gw.size(); ++i) {
+    gw.centre(i, q.data());
+    if (g.cell(q.data()) < 0) out += wide.P[i];
+  }
+  return out;
 }
 
 }  // namespace
@@ -81,12 +127,17 @@ void cell_means(const Verification& v, const std::vector<int64_t>& win, const st
 // K = 1) against their noise floors.
 void density_rows(Verification& v, const std::vector<int64_t>& win, const std::vector<double>& pred, double disc,
                   const std::string& id, const std::string& what, std::vector<double>* mean_out,
-                  std::vector<double>* sigma_out, double /*pred_outside*/) {
-  std::vector<double> mean, sigma;
-  cell_means(v, win, pred, mean, sigma);
-  const double L1 = stats::l1(mean, pred);
-  const auto fl = stats::noise_floor(pred, sigma, 400, kSeed, [&](const std::vector<double>& ph) {
-    return stats::l1(ph, pred);
+                  std::vector<double>* sigma_out, double pred_outside) {
+  // L1 over the grid plus, where asked, one cell for the networks off it.
+  std::vector<double> pw = pred, mw, sw;
+  if (pred_outside >= 0) {
+    for (double& x : pw) x *= 1.0 - pred_outside;
+    pw.push_back(pred_outside);
+  }
+  cell_means(v, win, pw, pred_outside >= 0, mw, sw);
+  const double L1 = stats::l1(mw, pw);
+  const auto fl = stats::noise_floor(pw, sw, 400, kSeed, [&](const std::vector<double>& ph) {
+    return stats::l1(ph, pw);
   });
   Row r;
   r.tier = 1;
@@ -98,7 +149,15 @@ void density_rows(Verification& v, const std::vector<int64_t>& win, const std::v
   r.bound = disc;
   r.pass = L1 <= fl.q3 + disc ? 1 : 0;
   r.note = "prediction = noise floor of L1 (parametric bootstrap, " + std::to_string(win.size()) + " samples)";
+  if (pred_outside >= 0) {
+    r.note += "; with an outside cell (measured " + std::to_string(mw.back()) + ", predicted " +
+              std::to_string(pred_outside) + ")";
+    r.extra["outside_measured"] = mw.back();
+    r.extra["outside_predicted"] = pred_outside;
+  }
   v.rows.push_back(r);
+  std::vector<double> mean, sigma;  // KS and the stored density: on the grid only
+  cell_means(v, win, pred, false, mean, sigma);
   if (v.cfg.K == 1) {
     const double D = stats::ks(mean, pred);
     const auto fk = stats::noise_floor(pred, sigma, 400, kSeed + 1, [&](const std::vector<double>& ph) {
@@ -127,7 +186,7 @@ void equilibrium_density(Verification& v) {
     return;
   }
   std::vector<double> mean, sigma;
-  density_rows(v, v.eq_window, v.eq.P, v.eq.disc, "T1.2", "e^{-Omega/T_q}", &mean, &sigma);
+  density_rows(v, v.eq_window, v.eq.P, v.eq.disc, "T1.2", "e^{-Omega/T_q}", &mean, &sigma, outside_mass(v));
   const uint64_t C = static_cast<uint64_t>(v.s.cells);
   v.put("density/ensemble", mean, {C}, "1");
   v.put("density/ensemble_error", sigma, {C}, "1");

@@ -40,6 +40,11 @@ NoiseFloor noise_floor(const std::vector<double>& p, const std::vector<double>& 
 // Weighted least-squares line y = a + b x; returns slope b with its error.
 Estimate wls_slope(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& sigma);
 
+// Generalised least-squares line y = a + b x for correlated y with
+// covariance `cov` (n x n, row major, symmetric positive definite); returns
+// slope b with its error sqrt([(X^T C^-1 X)^-1]_bb). Cholesky by LAPACK.
+Estimate gls_slope(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& cov);
+
 // Distances between densities given as cell probabilities (sum 1).
 double l1(const std::vector<double>& a, const std::vector<double>& b);
 double ks(const std::vector<double>& a, const std::vector<double>& b);  // 1-D: max |CDF_a - CDF_b|
