@@ -26,6 +26,7 @@ using verify::Verification;
 constexpr void (*kIdentities[])(Verification&) = {
     verify::equilibrium_density, verify::ground_state,      verify::widom_identity,    verify::n_given_q,
     verify::quench_relaxation,   verify::superposition,     verify::delta_F_offset,    verify::coherence_vs_null,
+    verify::madelung_continuity, verify::hamilton_jacobi_hbar,
 };
 
 std::string fmt(double x) {

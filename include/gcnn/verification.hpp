@@ -122,6 +122,8 @@ void delta_F_offset(Verification& v);       // T2.6a
 void coherence_vs_null(Verification& v);    // T2.6b-i
 void quench_relaxation(Verification& v);    // T1.4, T2.7
 void superposition(Verification& v);        // T2.8
+void madelung_continuity(Verification& v);  // T2.9a-d (and after a quench)
+void hamilton_jacobi_hbar(Verification& v); // T2.9e
 
 // Shared pieces.
 void density_rows(Verification& v, const std::vector<int64_t>& win, const std::vector<double>& pred, double disc,
