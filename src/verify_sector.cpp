@@ -178,10 +178,8 @@ void delta_F_offset(Verification& v) {
                        -1, "prediction: T/(2<N>), Jensen's offset of a Poisson N (the Widom row is the identity)", {}});
 }
 
-namespace {
-
 // C(hbar) of the static null for one sample's histogram, at every hbar.
-std::vector<double> null_coherence(const Verification& v, const Grid& g, const BoundaryLoss& U, int64_t j,
+std::vector<double> static_null_coherence(const Verification& v, const Grid& g, const BoundaryLoss& U, int64_t j,
                                    const std::vector<double>& hbar) {
   const CounterRng rng(kSeed);
   const int NT = static_cast<int>(v.s.NT);
@@ -216,8 +214,6 @@ std::vector<double> null_coherence(const Verification& v, const Grid& g, const B
   return C;
 }
 
-}  // namespace
-
 void coherence_vs_null(Verification& v) {
   if (!v.enough_equilibrium()) return;
   const Series& s = v.s;
@@ -235,7 +231,7 @@ void coherence_vs_null(Verification& v) {
   std::vector<double> nul(sub.size() * H, 0.0);
   for (size_t i = 0; i < sub.size(); ++i)
     if (static_cast<int>(i % static_cast<size_t>(v.comm.size())) == v.comm.rank()) {
-      const auto c = null_coherence(v, g, *U, sub[i], hbar);
+      const auto c = static_null_coherence(v, g, *U, sub[i], hbar);
       std::copy(c.begin(), c.end(), nul.begin() + static_cast<int64_t>(i * H));
     }
   v.comm.sum(nul.data(), nul.size());

@@ -18,7 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "gcnn/boundary_loss.hpp"
 #include "gcnn/config.hpp"
+#include "gcnn/grid.hpp"
 #include "gcnn/mpi_env.hpp"
 #include "gcnn/solve_setup.hpp"
 
@@ -124,6 +126,12 @@ void quench_relaxation(Verification& v);    // T1.4, T2.7
 void superposition(Verification& v);        // T2.8
 void madelung_continuity(Verification& v);  // T2.9a-d (and after a quench)
 void hamilton_jacobi_hbar(Verification& v); // T2.9e
+
+// The static-resampling null of C(hbar) for sample j: q uniform in the cells
+// of the measured histogram, N drawn from the model's P(N|q) (the file's
+// ln e_N table), F_N(q) = U(q) - T ln e_N(q), no dynamics. Deterministic.
+std::vector<double> static_null_coherence(const Verification& v, const Grid& g, const BoundaryLoss& U, int64_t j,
+                                          const std::vector<double>& hbar);
 
 // Shared pieces.
 void density_rows(Verification& v, const std::vector<int64_t>& win, const std::vector<double>& pred, double disc,
