@@ -6,6 +6,7 @@
 #include <iostream>
 #include <numbers>
 
+#include "gcnn/boundary_loss.hpp"
 #include "gcnn/cli.hpp"
 #include "gcnn/grand_potential.hpp"
 #include "gcnn/h5.hpp"
@@ -36,11 +37,11 @@ SolveSetup make_solve_setup(const Config& c, const Comm& comm) {
     for (size_t g = 0; g < N; ++g)
       for (int k = 0; k < K; ++k) s.V[g] += 0.5 * s.mass * c.solver_omega * c.solver_omega * pts[g * K + k] * pts[g * K + k];
   } else if (c.solver_potential == "double_well") {
-    for (size_t g = 0; g < N; ++g)
-      for (int k = 0; k < K; ++k) {
-        const double d = pts[g * K + k] * pts[g * K + k] - c.s * c.s;
-        s.V[g] += c.kappa * d * d;
-      }
+    // The model's own double well (kappa, s, centred at model.q0): one formula.
+    Config dw = c;
+    dw.loss = LossKind::DoubleWell;
+    const auto U = make_boundary_loss(dw);
+    for (size_t g = 0; g < N; ++g) s.V[g] = U->value(&pts[g * K]);
   } else if (c.solver_potential == "learning_equilibrium") {
     GrandPotential gp(c, comm);
     std::vector<double> om(N), gr(N * K), lap(N);

@@ -220,3 +220,15 @@ class PetscEnvironment : public ::testing::Environment {
   void TearDown() override { delete session; }
 };
 [[maybe_unused]] static auto* const petsc_env = ::testing::AddGlobalTestEnvironment(new PetscEnvironment);
+
+// The solver's double well is the model's U (MODEL §1), centred at model.q0:
+// shifting q0 and the grid together leaves V on the nodes unchanged.
+TEST(Solver, DoubleWellPotentialFollowsModelQ0) {
+  const Comm comm(MPI_COMM_WORLD);
+  const auto base = test::config({{"solver.potential", "double_well"}, {"solver.hbar", "0.5"}, {"grid.n", "50"}});
+  const auto shifted = test::config({{"solver.potential", "double_well"}, {"solver.hbar", "0.5"}, {"grid.n", "50"},
+                                     {"model.q0", "0.75"}, {"grid.lo", "-1.75"}, {"grid.hi", "3.25"}});
+  const SolveSetup a = make_solve_setup(base, comm), b = make_solve_setup(shifted, comm);
+  ASSERT_EQ(a.V.size(), b.V.size());
+  for (size_t i = 0; i < a.V.size(); ++i) EXPECT_NEAR(a.V[i], b.V[i], 1e-12 * (1 + std::fabs(a.V[i]))) << i;
+}
