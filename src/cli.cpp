@@ -12,21 +12,41 @@
 
 namespace gcnn {
 
+namespace {
+
+// A config file is a regular file of sensible size: a directory would read as
+// empty (the defaults, silently), /dev/zero would read forever, a FIFO blocks.
+constexpr off_t kMaxConfigBytes = 1 << 20;
+
+std::string read_config_file(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0)
+    throw ConfigError("cannot read config file '" + path + "': " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    throw ConfigError("config file '" + path + "' is not a regular file" +
+                      (S_ISDIR(st.st_mode) ? " (it is a directory)" : ""));
+  if (st.st_size > kMaxConfigBytes)
+    throw ConfigError("config file '" + path + "' is " + std::to_string(st.st_size) +
+                      " bytes; a gcnn config is a few kB (at most 1 MiB)");
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw ConfigError("cannot read config file '" + path + "': " + std::strerror(errno));
+  std::string text;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0 && text.size() <= static_cast<size_t>(kMaxConfigBytes))
+    text.append(buf, n);
+  const bool bad = std::ferror(f) != 0;
+  std::fclose(f);
+  if (bad) throw ConfigError("cannot read config file '" + path + "': read error");
+  return text;
+}
+
+}  // namespace
+
 Config load_config(CliRequest& req, const Comm& comm) {
   if (!req.config_path.empty()) {
-    std::string text, err;
-    if (comm.root()) {
-      FILE* f = std::fopen(req.config_path.c_str(), "rb");
-      if (!f) {
-        err = "cannot read config file '" + req.config_path + "': " + std::strerror(errno);
-      } else {
-        char buf[65536];
-        size_t n;
-        while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
-        std::fclose(f);
-      }
-    }
-    comm.bcast(err);
+    std::string text;
+    const std::string err = on_root(comm, [&] { text = read_config_file(req.config_path); });
     if (!err.empty()) throw ConfigError(err);
     comm.bcast(text);
     merge_config_text(req, text, req.config_path);

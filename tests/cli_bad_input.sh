@@ -30,6 +30,10 @@ expect "unrecognised option" run --model.bogus 1 $o
 printf '[model]\nM = 10\nchemical_potential = 3\n' > "$dir/typo.ini"
 expect "unknown key 'model.chemical_potential'" run --config "$dir/typo.ini" $o
 expect "cannot read config file" run --config "$dir/missing.ini" $o
+expect "is not a regular file (it is a directory)" run --config "$dir" $o
+expect "is not a regular file" run --config /dev/zero $o
+mkfifo "$dir/fifo.ini"
+expect "is not a regular file" run --config "$dir/fifo.ini" $o
 expect "unknown command 'rnu'" rnu
 echo "not hdf5" > "$dir/junk.h5"
 expect "cannot open" digest "$dir/junk.h5"
