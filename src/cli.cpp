@@ -2,6 +2,8 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
@@ -115,6 +117,27 @@ Config resume_config(const CliRequest& req, const CheckpointMeta& meta, const st
   return cfg;
 }
 
+// The results file must be a plain file path outside the checkpoint
+// directory: '' would make './.ckpt', a device or directory cannot be a
+// results file, and a results file among the checkpoints would be pruned.
+void check_output_path(const Config& c, const Comm& comm) {
+  const std::string err = on_root(comm, [&] {
+    if (c.output.empty()) throw ConfigError("output.file is empty: name the results file with --output FILE.h5");
+    struct stat st;
+    if (stat(c.output.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+      throw ConfigError("output file '" + c.output + "' exists and is not a regular file");
+    const auto slash = c.output.rfind('/');
+    const std::string parent = slash == std::string::npos ? "." : c.output.substr(0, std::max<size_t>(slash, 1));
+    char a[PATH_MAX], b[PATH_MAX];
+    if (!realpath(parent.c_str(), a))
+      throw ConfigError("output directory '" + parent + "' of '" + c.output + "': " + std::strerror(errno));
+    if (realpath(checkpoint_dir(c).c_str(), b) && std::string(a) == std::string(b))
+      throw ConfigError("output file '" + c.output + "' lies in the checkpoint directory '" + checkpoint_dir(c) +
+                        "', whose files are pruned: choose another --output or checkpoint.dir");
+  });
+  if (!err.empty()) throw ConfigError(err);
+}
+
 }  // namespace
 
 int cmd_run(int argc, char** argv, const Comm& comm) {
@@ -129,6 +152,7 @@ int cmd_run(int argc, char** argv, const Comm& comm) {
   if (!req.positional.empty()) throw ConfigError("gcnn run takes no positional argument ('" + req.positional[0] + "')");
   const std::string resume_arg = req.extra_value("resume");
   const Config user = load_config(req, comm);
+  check_output_path(user, comm);
   if (resume_arg.empty()) {
     int exists = comm.root() && file_exists(user.output) ? 1 : 0;
     comm.bcast(&exists, 1);

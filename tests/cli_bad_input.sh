@@ -34,6 +34,10 @@ expect "is not a regular file (it is a directory)" run --config "$dir" $o
 expect "is not a regular file" run --config /dev/zero $o
 mkfifo "$dir/fifo.ini"
 expect "is not a regular file" run --config "$dir/fifo.ini" $o
+expect "output.file is empty" run --output ''
+expect "exists and is not a regular file" run --output /dev/null --overwrite
+mkdir -p "$dir/c.ckpt"
+expect "lies in the checkpoint directory" run --output "$dir/c.ckpt/r.h5" --checkpoint.dir "$dir/c.ckpt"
 expect "unknown command 'rnu'" rnu
 echo "not hdf5" > "$dir/junk.h5"
 expect "cannot open" digest "$dir/junk.h5"
