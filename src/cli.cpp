@@ -10,6 +10,7 @@
 #include "gcnn/checkpoint.hpp"
 #include "gcnn/cli.hpp"
 #include "gcnn/h5.hpp"
+#include "gcnn/run_control.hpp"
 #include "gcnn/simulation.hpp"
 
 namespace gcnn {
@@ -150,6 +151,7 @@ int cmd_run(int argc, char** argv, const Comm& comm) {
     return kExitOk;
   }
   if (!req.positional.empty()) throw ConfigError("gcnn run takes no positional argument ('" + req.positional[0] + "')");
+  const SignalGuard signals;  // from the first instant: a signal during setup or load exits 75 cleanly
   const std::string resume_arg = req.extra_value("resume");
   const Config user = load_config(req, comm);
   check_output_path(user, comm);
@@ -189,6 +191,12 @@ int cmd_run(int argc, char** argv, const Comm& comm) {
         std::cerr << "gcnn: warning: " << e.what() << "\n  falling back to the older checkpoint " << candidates[i + 1]
                   << "\n";
       continue;
+    }
+    if (const int sig = agreed_signal(comm)) {
+      if (comm.root())
+        std::cout << "[gcnn] signal " << sig << " (" << strsignal(sig) << ") while loading " << path
+                  << ": stopping before any step; the checkpoint is untouched, resubmit to resume\n" << std::flush;
+      return kExitCheckpointed;
     }
     CliRequest stored;
     merge_config_text(stored, res.meta.config_ini, path);

@@ -8,9 +8,7 @@ extern "C" void on_signal(int sig) { g_signal = sig; }
 constexpr int kSignals[3] = {SIGTERM, SIGUSR1, SIGINT};
 }  // namespace
 
-RunControl::RunControl(const Config& c, const Comm& comm)
-    : comm_(comm), every_(c.checkpoint_every), seconds_(60.0 * c.checkpoint_minutes), at_end_(c.checkpoint_at_end),
-      last_wall_(MPI_Wtime()) {
+SignalGuard::SignalGuard() {
   g_signal = 0;
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -19,9 +17,15 @@ RunControl::RunControl(const Config& c, const Comm& comm)
   for (int i = 0; i < 3; ++i) sigaction(kSignals[i], &sa, &old_[i]);
 }
 
-RunControl::~RunControl() {
+SignalGuard::~SignalGuard() {
   for (int i = 0; i < 3; ++i) sigaction(kSignals[i], &old_[i], nullptr);
 }
+
+int agreed_signal(const Comm& comm) { return comm.max(static_cast<int>(g_signal)); }
+
+RunControl::RunControl(const Config& c, const Comm& comm)
+    : comm_(comm), every_(c.checkpoint_every), seconds_(60.0 * c.checkpoint_minutes), at_end_(c.checkpoint_at_end),
+      last_wall_(MPI_Wtime()) {}
 
 RunControl::Decision RunControl::after_step(uint64_t done, uint64_t last) {
   // bit 0: a signal arrived on this rank; bit 1: rank 0's wall-clock interval elapsed.

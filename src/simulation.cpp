@@ -149,6 +149,21 @@ RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, st
     if (!out.appending()) obs->write_static(out, gp);
   }
 
+  // A signal during setup (Omega, allocation, the first sample: minutes at
+  // scale) stops here with exit 75 and no checkpoint: no step was taken, so
+  // the next attempt starts (or resumes) exactly as this one did.
+  auto interrupted_in_setup = [&](const char* stage) {
+    const int sig = agreed_signal(comm);
+    if (sig != 0 && root)
+      log << "[gcnn] signal " << sig << " (" << strsignal(sig) << ") during setup (" << stage
+          << "): stopping before any step; nothing to checkpoint, resubmit to start again\n" << std::flush;
+    return sig;
+  };
+  RunResult res;
+  if ((res.signal = interrupted_in_setup("analytic Omega"))) {
+    res.interrupted = true;
+    return res;
+  }
   std::unique_ptr<Ensemble> ens_owner = resume ? std::move(resume->ensemble) : std::make_unique<Ensemble>(cfg, comm);
   Ensemble& ens = *ens_owner;
   ens.set_physics(phys);
@@ -219,12 +234,16 @@ RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, st
 
   SampleSummary last;
   if (!out.appending()) last = take_sample();
+  if ((res.signal = interrupted_in_setup("allocation and first sample"))) {
+    res.interrupted = true;
+    out.flush();
+    return res;
+  }
   RunControl control(cfg, comm);
   const double t_start = MPI_Wtime();
   double t_last_print = t_start;
   int64_t neuron_updates = 0;
   const uint64_t S = static_cast<uint64_t>(cfg.steps);
-  RunResult res;
   if (root && start >= S)
     log << "the run is already complete at step " << start << " (run.steps = " << S << ")\n";
   for (uint64_t s = start; s < S; ++s) {

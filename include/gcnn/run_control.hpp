@@ -14,11 +14,27 @@
 
 namespace gcnn {
 
+// Installs the handlers of SIGTERM, SIGUSR1 and SIGINT for its lifetime.
+// `gcnn run` holds one from its first instant, so a signal during setup or a
+// checkpoint load is seen (issue 15): a handler only records the signal.
+class SignalGuard {
+ public:
+  SignalGuard();
+  ~SignalGuard();
+  SignalGuard(const SignalGuard&) = delete;
+  SignalGuard& operator=(const SignalGuard&) = delete;
+
+ private:
+  struct sigaction old_[3];
+};
+
+// Collective: the signal some rank has received since the guard was
+// installed (0: none). Setup stages call it to stop before any step.
+int agreed_signal(const Comm& comm);
+
 class RunControl {
  public:
-  // Installs the signal handlers (restored by the destructor).
   RunControl(const Config& c, const Comm& comm);
-  ~RunControl();
   RunControl(const RunControl&) = delete;
   RunControl& operator=(const RunControl&) = delete;
 
@@ -37,7 +53,6 @@ class RunControl {
   double seconds_;
   bool at_end_;
   double last_wall_;
-  struct sigaction old_[3];
 };
 
 }  // namespace gcnn
