@@ -89,6 +89,8 @@ RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, st
   if (root) {
     log << "gcnn run: M = " << cfg.M << " networks, R = " << cfg.R() << " neurons, K = " << cfg.K << ", "
         << comm.size() << " rank(s), run id " << run_id << "\n";
+    log << "please cite: M. I. Katsnelson and V. Vanchurin, Found. Phys. 51, 94 (2021), "
+           "doi:10.1007/s10701-021-00503-3 (see CITATION.cff)\n";
     if (resume)
       log << "resuming from " << resume->path << " at step " << start << " (written on " << resume->meta.n_ranks
           << " rank(s) by gcnn " << resume->meta.version << ", git " << resume->meta.git_sha << ")\n";
