@@ -142,6 +142,16 @@ signal)
   [ "$rc" = 75 ] || fail "SIGTERM: exit $rc, expected 75"
   grep -q "signal 15" term.log || fail "SIGTERM not reported"
   ls term.ckpt/ckpt.*.h5 > /dev/null || fail "no checkpoint after SIGTERM"
+  # SIGTERM during setup (the ~5 s mean-field Omega of a million neurons):
+  # exit 75 before any step, no checkpoint, nothing to resume from.
+  "$gcnn" run --model.M 16384 --run.steps 10 --output setup.h5 --run.progress_seconds 0 > setup.log 2>&1 &
+  pid=$!
+  for _ in $(seq 1 600); do grep -q '^gcnn run: M' setup.log && break; sleep 0.05; done
+  kill -TERM $pid; wait $pid; rc=$?
+  tail -1 setup.log
+  [ "$rc" = 75 ] || fail "SIGTERM during setup: exit $rc, expected 75"
+  grep -q "during setup" setup.log || fail "SIGTERM during setup not reported"
+  ! ls setup.ckpt/ckpt.*.h5 > /dev/null 2>&1 || fail "a checkpoint after a signal during setup"
   ;;
 refuse)
   run 2 --output r.h5 || fail "run"
