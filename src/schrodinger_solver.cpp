@@ -1,6 +1,7 @@
 #include "gcnn/schrodinger_solver.hpp"
 
 #include "gcnn/hamiltonian_stencil.hpp"
+#include "gcnn/mpi_env.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -295,6 +296,7 @@ void SchrodingerSolver::assemble_cn(double a, Mat* A) const {
 SchrodingerSolver::FokkerPlanckStepper::FokkerPlanckStepper(const SchrodingerSolver& solver, double D, double dt)
     : s_(solver), D_(D), dt_(dt) {
   s_.make_da(1, da_.out());
+  s_.for_local_nodes([&](const Node& nd) { nodes_.push_back(nd); });
   GCNN_PETSC(DMCreateMatrix(da_, A_.out()));
   GCNN_PETSC(DMCreateGlobalVector(da_, p_.out()));
   GCNN_PETSC(VecDuplicate(p_, prev_.out()));
@@ -306,7 +308,7 @@ void SchrodingerSolver::FokkerPlanckStepper::set_drift(const std::vector<double>
   const int K = grid.K();
   // Row i of (I - dt L): Scharfetter-Gummel flux J_{i+1/2} = (D/h)[B(d) p_i - B(-d) p_{i+1}],
   // d = (Omega_{i+1} - Omega_i)/T_q; columns of L sum to zero (probability is conserved).
-  s_.for_local_nodes([&](const Node& nd) {
+  for (const Node& nd : nodes_) {
     MatStencil row{};
     row.i = nd.i; row.j = nd.j; row.k = nd.k;
     MatStencil cols[7];
@@ -336,7 +338,7 @@ void SchrodingerSolver::FokkerPlanckStepper::set_drift(const std::vector<double>
     cols[n] = row;
     vals[n++] = diag;
     GCNN_PETSC(MatSetValuesStencil(A_, 1, &row, n, cols, vals, INSERT_VALUES));
-  });
+  }
   GCNN_PETSC(MatAssemblyBegin(A_, MAT_FINAL_ASSEMBLY));
   GCNN_PETSC(MatAssemblyEnd(A_, MAT_FINAL_ASSEMBLY));
   // The solver is made once the operator has entries; later drifts change
@@ -346,7 +348,10 @@ void SchrodingerSolver::FokkerPlanckStepper::set_drift(const std::vector<double>
 
 void SchrodingerSolver::FokkerPlanckStepper::set_density(const std::vector<double>& p) {
   if (static_cast<int64_t>(p.size()) != s_.grid_.size()) throw std::logic_error("density has the wrong size");
-  s_.scatter(p, p_, 1);
+  PetscScalar* a;
+  GCNN_PETSC(VecGetArray(p_, &a));
+  for (size_t l = 0; l < nodes_.size(); ++l) a[l] = p[static_cast<size_t>(nodes_[l].g)];
+  GCNN_PETSC(VecRestoreArray(p_, &a));
 }
 
 int SchrodingerSolver::FokkerPlanckStepper::solve() {
@@ -365,7 +370,17 @@ int SchrodingerSolver::FokkerPlanckStepper::redo_step() {
   return solve();
 }
 
-std::vector<double> SchrodingerSolver::FokkerPlanckStepper::density() const { return s_.gather(p_, 1); }
+std::vector<double> SchrodingerSolver::FokkerPlanckStepper::density() const {
+  std::vector<double> full(static_cast<size_t>(s_.grid_.size()), 0.0);
+  const PetscScalar* a;
+  GCNN_PETSC(VecGetArrayRead(p_, &a));
+  for (size_t l = 0; l < nodes_.size(); ++l) full[static_cast<size_t>(nodes_[l].g)] = a[l];
+  GCNN_PETSC(VecRestoreArrayRead(p_, &a));
+  // One owner per entry: the sum is exact.
+  mpi_check(MPI_Allreduce(MPI_IN_PLACE, full.data(), static_cast<int>(full.size()), MPI_DOUBLE, MPI_SUM, s_.comm_),
+            "MPI_Allreduce(density)");
+  return full;
+}
 
 double SchrodingerSolver::FokkerPlanckStepper::probability() const {
   PetscScalar sum;

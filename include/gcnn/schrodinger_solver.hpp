@@ -22,6 +22,8 @@ class SchrodingerSolver {
   SchrodingerSolver(const Grid& grid, bool periodic, double hbar, double mass, const std::vector<double>& V,
                     MPI_Comm comm);
 
+  struct Node { PetscInt i, j, k; int64_t g; };  // a DMDA node and its index in the full grid
+
   struct Eigen {
     std::vector<double> values;
     std::vector<std::vector<double>> vectors;  // real, sum |psi|^2 dV = 1, largest component > 0
@@ -64,6 +66,7 @@ class SchrodingerSolver {
    private:
     int solve();
     const SchrodingerSolver& s_;
+    std::vector<Node> nodes_;  // this rank's nodes, found once (for_local_nodes builds a DMDA per call)
     double D_, dt_;
     PDM da_;
     PMat A_;
@@ -77,7 +80,6 @@ class SchrodingerSolver {
   const Grid& grid() const { return grid_; }
 
  private:
-  struct Node { PetscInt i, j, k; int64_t g; };
   template <class F> void for_local_nodes(F f) const;
   std::vector<std::pair<MatStencil, double>> h_stencil(const Node& nd) const;
   void assemble_H(Mat H) const;
