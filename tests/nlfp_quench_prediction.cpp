@@ -2,7 +2,7 @@
 // prediction of the relaxation rate after a collective quench, against the
 // ensemble's measured rate and lambda_1, for a results file of a quench run
 // (examples/quench.ini). Build: cmake --build build --target nlfp_quench_prediction
-//   mpirun -np 2 build/tests/nlfp_quench_prediction RESULTS.h5 [dt ...]
+//   mpirun -np 2 build/tests/nlfp_quench_prediction RESULTS.h5 [dt ...]   (default dt 0.04 0.02)
 // Prints the rates fitted by verify's rule (relaxation::fit_rate) over the
 // samples verify uses (verify.dynamics_samples) and over the whole dense
 // window, and the wall time of each part.
@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
     }
     std::vector<double> dts;
     for (int a = 2; a < argc; ++a) dts.push_back(std::stod(argv[a]));
-    if (dts.empty()) dts = {0.01, 0.005};
+    if (dts.empty()) dts = {0.04, 0.02};
     const double t_all = MPI_Wtime();
     const Run run = read_run(argv[1]);
     const Config& cfg = run.cfg;
