@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include "gcnn/fastmath.hpp"
 
@@ -234,6 +235,82 @@ void GrandPotential::build_sector_tables() {
       for (size_t N = 0; N < NT; ++N)
         log_eN_[g * NT + N] = static_cast<double>(N) * log_lambda_[g] - std::lgamma(static_cast<double>(N) + 1.0);
   }
+}
+
+namespace {
+constexpr size_t kGroup = 16;  // neurons per logarithm in MeanFieldOmega
+}  // namespace
+
+MeanFieldOmega::MeanFieldOmega(const GrandPotential& gp)
+    : T_(gp.cfg_.T), mu_(gp.cfg_.mu), M_(static_cast<double>(gp.cfg_.M)), comm_(gp.comm_) {
+  const auto pts = gp.grid_.centres();
+  const int K = gp.cfg_.K;
+  G_ = static_cast<size_t>(gp.grid_.size());
+  std::vector<double> qk(G_ * K);  // points by axis, as in GrandPotential::evaluate
+  for (size_t g = 0; g < G_; ++g)
+    for (int k = 0; k < K; ++k) qk[k * G_ + g] = pts[g * K + k];
+  const double* q0 = qk.data();
+  const double* q1 = K > 1 ? qk.data() + G_ : q0;
+  const double* q2 = K > 2 ? qk.data() + 2 * G_ : q0;
+  const double invT = 1.0 / T_;
+  two_cosh_.resize(gp.params_.size() * G_);
+  for (size_t i = 0; i < gp.params_.size(); ++i) {
+    const NeuronParams& p = gp.params_[i];
+    const double w0 = p.w[0], w1 = K > 1 ? p.w[1] : 0.0, w2 = K > 2 ? p.w[2] : 0.0, c = p.c;
+    double* row = &two_cosh_[i * G_];
+#pragma omp simd
+    for (size_t g = 0; g < G_; ++g) row[g] = fm::two_cosh((c + w0 * q0[g] + w1 * q1[g] + w2 * q2[g]) * invT);
+  }
+  // Product groups: ln prod_i (1 + a_i x_i) with a_i <= e^{base} (s_i >= 0)
+  // stays below ln DBL_MAX = 709 if the bounds ln(1 + e^{base} x_i) add up
+  // to at most 600.
+  const double ebase = std::exp(gp.cfg_.mu / T_ - std::log(M_));
+  double bound = 0;
+  for (size_t i = 0; i < gp.params_.size(); ++i) {
+    const double* row = &two_cosh_[i * G_];
+    double hmax = 0;
+    for (size_t g = 0; g < G_; ++g) hmax = std::max(hmax, std::log1p(ebase * row[g]));
+    const size_t start = group_end_.empty() ? 0 : group_end_.back();
+    if (i > start && (i - start >= kGroup || bound + hmax > 600.0)) {
+      group_end_.push_back(i);
+      bound = 0;
+    }
+    bound += hmax;
+  }
+  if (!gp.params_.empty()) group_end_.push_back(gp.params_.size());
+  U_.resize(G_);
+  for (size_t g = 0; g < G_; ++g) U_[g] = gp.loss_->value(&pts[g * K]);
+  log1p_s_.assign(gp.params_.size(), 0.0);
+}
+
+void MeanFieldOmega::evaluate(const std::vector<double>& P, double* omega) const {
+  if (P.size() != G_) throw std::logic_error("MeanFieldOmega: density has the wrong size");
+  const double emu = std::exp(mu_ / T_), base = mu_ / T_ - std::log(M_), T = T_;
+  std::vector<double> om(G_, 0.0), prod(G_);
+  double* omp = om.data();
+  double* pr = prod.data();
+  const double* pg = P.data();
+  size_t i = 0;
+  for (size_t end : group_end_) {
+    std::fill(prod.begin(), prod.end(), 1.0);
+    for (; i < end; ++i) {
+      const double* row = &two_cosh_[i * G_];
+      // s_i = ((M-1)/M) E_P[x_i]: the same expression as the fixed point of
+      // GrandPotential::solve_mean_field, so p_eq gives its s_i.
+      double acc = 0;
+#pragma omp simd reduction(+ : acc)
+      for (size_t g = 0; g < G_; ++g) acc += pg[g] * row[g];
+      const double l1ps = M_ > 1 ? std::log1p((M_ - 1.0) / M_ * (emu * acc)) : 0.0;
+      log1p_s_[i] = l1ps;
+      const double el0 = std::exp(base - l1ps);
+#pragma omp simd
+      for (size_t g = 0; g < G_; ++g) pr[g] *= 1.0 + el0 * row[g];
+    }
+#pragma omp simd
+    for (size_t g = 0; g < G_; ++g) omp[g] -= T * fm::log(pr[g]);
+  }
+  comm_.sum(om.data(), om.size());
+  for (size_t g = 0; g < G_; ++g) omega[g] = om[g] + U_[g];
 }
 
 }  // namespace gcnn

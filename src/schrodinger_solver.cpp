@@ -1,6 +1,7 @@
 #include "gcnn/schrodinger_solver.hpp"
 
 #include "gcnn/hamiltonian_stencil.hpp"
+#include "gcnn/mpi_env.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -292,17 +293,22 @@ void SchrodingerSolver::assemble_cn(double a, Mat* A) const {
   GCNN_PETSC(MatAssemblyEnd(*A, MAT_FINAL_ASSEMBLY));
 }
 
-SchrodingerSolver::Evolution SchrodingerSolver::fokker_planck(const std::vector<double>& omT, double D,
-                                                              const std::vector<double>& p0, double dt, int64_t steps,
-                                                              int64_t n_snap) const {
-  PDM da;
-  make_da(1, da.out());
-  PMat A;
-  GCNN_PETSC(DMCreateMatrix(da, A.out()));
-  const int K = grid_.K();
+SchrodingerSolver::FokkerPlanckStepper::FokkerPlanckStepper(const SchrodingerSolver& solver, double D, double dt)
+    : s_(solver), D_(D), dt_(dt) {
+  s_.make_da(1, da_.out());
+  s_.for_local_nodes([&](const Node& nd) { nodes_.push_back(nd); });
+  GCNN_PETSC(DMCreateMatrix(da_, A_.out()));
+  GCNN_PETSC(DMCreateGlobalVector(da_, p_.out()));
+  GCNN_PETSC(VecDuplicate(p_, prev_.out()));
+}
+
+void SchrodingerSolver::FokkerPlanckStepper::set_drift(const std::vector<double>& omT) {
+  const Grid& grid = s_.grid_;
+  if (static_cast<int64_t>(omT.size()) != grid.size()) throw std::logic_error("drift potential has the wrong size");
+  const int K = grid.K();
   // Row i of (I - dt L): Scharfetter-Gummel flux J_{i+1/2} = (D/h)[B(d) p_i - B(-d) p_{i+1}],
   // d = (Omega_{i+1} - Omega_i)/T_q; columns of L sum to zero (probability is conserved).
-  for_local_nodes([&](const Node& nd) {
+  for (const Node& nd : nodes_) {
     MatStencil row{};
     row.i = nd.i; row.j = nd.j; row.k = nd.k;
     MatStencil cols[7];
@@ -311,53 +317,96 @@ SchrodingerSolver::Evolution SchrodingerSolver::fokker_planck(const std::vector<
     double diag = 1.0;
     for (int ax = 0; ax < K; ++ax) {
       const int q = K - 1 - ax;
-      const double w = D / (grid_.h(q) * grid_.h(q));
+      const double w = D_ / (grid.h(q) * grid.h(q));
       int64_t stride = 1;
-      for (int qq = q + 1; qq < K; ++qq) stride *= grid_.n(qq);
+      for (int qq = q + 1; qq < K; ++qq) stride *= grid.n(qq);
       const PetscInt pos = ax == 0 ? nd.i : ax == 1 ? nd.j : nd.k;
       for (int s : {-1, 1}) {
         PetscInt p = pos + s;
-        if (!periodic_ && (p < 0 || p >= grid_.n(q))) continue;  // no flux through the wall
-        const PetscInt pw = (p + static_cast<PetscInt>(grid_.n(q))) % static_cast<PetscInt>(grid_.n(q));
+        if (!s_.periodic_ && (p < 0 || p >= grid.n(q))) continue;  // no flux through the wall
+        const PetscInt pw = (p + static_cast<PetscInt>(grid.n(q))) % static_cast<PetscInt>(grid.n(q));
         const int64_t gn = nd.g + (pw - pos) * stride;
         const double d = omT[static_cast<size_t>(gn)] - omT[static_cast<size_t>(nd.g)];  // neighbour minus self
         // outflow from this node B(d), inflow from the neighbour B(-d)
-        diag += dt * w * bern(d);
+        diag += dt_ * w * bern(d);
         MatStencil nb = row;
         (ax == 0 ? nb.i : ax == 1 ? nb.j : nb.k) = p;
         cols[n] = nb;
-        vals[n++] = -dt * w * bern(-d);
+        vals[n++] = -dt_ * w * bern(-d);
       }
     }
     cols[n] = row;
     vals[n++] = diag;
-    GCNN_PETSC(MatSetValuesStencil(A, 1, &row, n, cols, vals, INSERT_VALUES));
-  });
-  GCNN_PETSC(MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY));
-  GCNN_PETSC(MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY));
-  PKSP ksp;
-  make_ksp(A, A, KSPGMRES, nullptr, 1e-13, "fp_", ksp.out());
-  PVec p, b;
-  GCNN_PETSC(DMCreateGlobalVector(da, p.out()));
-  GCNN_PETSC(VecDuplicate(p, b.out()));
-  scatter(p0, p, 1);
-  const double dV = grid_.cell_volume();
+    GCNN_PETSC(MatSetValuesStencil(A_, 1, &row, n, cols, vals, INSERT_VALUES));
+  }
+  GCNN_PETSC(MatAssemblyBegin(A_, MAT_FINAL_ASSEMBLY));
+  GCNN_PETSC(MatAssemblyEnd(A_, MAT_FINAL_ASSEMBLY));
+  // The solver is made once the operator has entries; later drifts change
+  // the values only, and KSPSolve rebuilds the preconditioner for them.
+  if (!ksp_.get()) s_.make_ksp(A_, A_, KSPGMRES, nullptr, 1e-13, "fp_", ksp_.out());
+}
+
+void SchrodingerSolver::FokkerPlanckStepper::set_density(const std::vector<double>& p) {
+  if (static_cast<int64_t>(p.size()) != s_.grid_.size()) throw std::logic_error("density has the wrong size");
+  PetscScalar* a;
+  GCNN_PETSC(VecGetArray(p_, &a));
+  for (size_t l = 0; l < nodes_.size(); ++l) a[l] = p[static_cast<size_t>(nodes_[l].g)];
+  GCNN_PETSC(VecRestoreArray(p_, &a));
+}
+
+int SchrodingerSolver::FokkerPlanckStepper::solve() {
+  if (!ksp_.get()) throw std::logic_error("Fokker-Planck step before set_drift");
+  return s_.solve_checked(ksp_, prev_, p_, "Fokker-Planck", steps_);
+}
+
+int SchrodingerSolver::FokkerPlanckStepper::step() {
+  GCNN_PETSC(VecCopy(p_, prev_));
+  ++steps_;
+  return solve();
+}
+
+int SchrodingerSolver::FokkerPlanckStepper::redo_step() {
+  if (steps_ == 0) throw std::logic_error("redo_step before the first step");
+  return solve();
+}
+
+std::vector<double> SchrodingerSolver::FokkerPlanckStepper::density() const {
+  std::vector<double> full(static_cast<size_t>(s_.grid_.size()), 0.0);
+  const PetscScalar* a;
+  GCNN_PETSC(VecGetArrayRead(p_, &a));
+  for (size_t l = 0; l < nodes_.size(); ++l) full[static_cast<size_t>(nodes_[l].g)] = a[l];
+  GCNN_PETSC(VecRestoreArrayRead(p_, &a));
+  // One owner per entry: the sum is exact.
+  mpi_check(MPI_Allreduce(MPI_IN_PLACE, full.data(), static_cast<int>(full.size()), MPI_DOUBLE, MPI_SUM, s_.comm_),
+            "MPI_Allreduce(density)");
+  return full;
+}
+
+double SchrodingerSolver::FokkerPlanckStepper::probability() const {
+  PetscScalar sum;
+  GCNN_PETSC(VecSum(p_, &sum));
+  return sum * s_.grid_.cell_volume();
+}
+
+SchrodingerSolver::Evolution SchrodingerSolver::fokker_planck(const std::vector<double>& omT, double D,
+                                                              const std::vector<double>& p0, double dt, int64_t steps,
+                                                              int64_t n_snap) const {
+  FokkerPlanckStepper fp(*this, D, dt);
+  fp.set_drift(omT);
+  fp.set_density(p0);
   Evolution ev;
   auto record = [&](int64_t s) {
-    PetscScalar sum;
-    GCNN_PETSC(VecSum(p, &sum));
     ev.t.push_back(static_cast<double>(s) * dt);
-    ev.norm.push_back(sum * dV);
+    ev.norm.push_back(fp.probability());
     if (s == 0 || (n_snap > 0 && (s * n_snap) / steps != ((s - 1) * n_snap) / steps)) {
       ev.snap_t.push_back(static_cast<double>(s) * dt);
-      ev.snapshots.push_back(gather(p, 1));
+      ev.snapshots.push_back(fp.density());
     }
   };
   record(0);
   double t_loop = MPI_Wtime();
   for (int64_t s = 1; s <= steps; ++s) {
-    GCNN_PETSC(VecCopy(p, b));
-    ev.max_ksp_iterations = std::max(ev.max_ksp_iterations, solve_checked(ksp, b, p, "Fokker-Planck", s));
+    ev.max_ksp_iterations = std::max(ev.max_ksp_iterations, fp.step());
     record(s);
     if (s == 1) t_loop = MPI_Wtime();  // step 1 also builds the preconditioner
   }

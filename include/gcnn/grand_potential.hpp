@@ -44,6 +44,7 @@ class GrandPotential {
   int64_t n_max() const { return n_max_; }
 
  private:
+  friend class MeanFieldOmega;
   void solve_mean_field();
   void build_sector_tables();
 
@@ -58,6 +59,39 @@ class GrandPotential {
   double occupancy_ = 0, residual_ = 0;
   int iterations_ = 0;
   int64_t n_max_ = 0;
+};
+
+// Omega[p] of MODEL.md §4 for an ensemble density away from equilibrium
+// (the McKean-Vlasov drift): the odds follow the whole ensemble,
+//   s_i[P] = ((M-1)/M) sum_g P_g x_i(q_g),   x_i = e^{-(f_i - mu)/T},
+//   Omega_g = U(q_g) - T sum_i ln(1 + x_i(q_g) / (M (1 + s_i[P]))),
+// with P the cell probabilities (sum 1) at the grid's cell centres, instead
+// of the self-consistent p_eq of GrandPotential. The table of 2cosh(y_i(q_g))
+// (x_i = e^{mu/T} 2cosh y_i) for this rank's neurons, R/P x G doubles, is
+// built once, so an evaluation is one pass over it: per neuron a dot product
+// (s_i), and per group of up to 16 consecutive neurons one logarithm of the
+// product of their (1 + x_i/(M(1+s_i))), vectorised over the cells with the
+// fm:: functions. Groups are cut so that no product can overflow (s_i >= 0
+// bounds every factor by its s = 0 value). Rounding: ~2e-16 per neuron and
+// cell, absolute, in Omega/T; Omega[p_eq] reproduces GrandPotential::omega()
+// to that and the fixed point's residual.
+class MeanFieldOmega {
+ public:
+  explicit MeanFieldOmega(const GrandPotential& gp);
+  // Collective. omega[g] for all G cells; P on every rank.
+  void evaluate(const std::vector<double>& P, double* omega) const;
+  // ln(1 + s_i[P]) for this rank's neurons (id block), from the last evaluate.
+  const std::vector<double>& log1p_s() const { return log1p_s_; }
+  size_t table_bytes() const { return two_cosh_.size() * sizeof(double); }
+
+ private:
+  double T_, mu_, M_;
+  Comm comm_;
+  size_t G_ = 0;
+  std::vector<double> two_cosh_;  // [local neuron][cell]
+  std::vector<size_t> group_end_; // one past the last neuron of each product group
+  std::vector<double> U_;         // loss at the cell centres
+  mutable std::vector<double> log1p_s_;
 };
 
 }  // namespace gcnn

@@ -22,6 +22,8 @@ class SchrodingerSolver {
   SchrodingerSolver(const Grid& grid, bool periodic, double hbar, double mass, const std::vector<double>& V,
                     MPI_Comm comm);
 
+  struct Node { PetscInt i, j, k; int64_t g; };  // a DMDA node and its index in the full grid
+
   struct Eigen {
     std::vector<double> values;
     std::vector<std::vector<double>> vectors;  // real, sum |psi|^2 dV = 1, largest component > 0
@@ -42,12 +44,42 @@ class SchrodingerSolver {
   Evolution fokker_planck(const std::vector<double>& omega_over_Tq, double D, const std::vector<double>& p0, double dt,
                           int64_t steps, int64_t n_snap) const;
 
+  // The backward-Euler Scharfetter-Gummel step of fokker_planck() one step at
+  // a time, for a drift Omega that changes during the evolution (the
+  // nonlinear Fokker-Planck equation of MODEL.md §4): set_drift re-assembles
+  // I - dt L (same stencil, so PETSc reuses the matrix and rebuilds the
+  // preconditioner), step() advances p, redo_step() repeats the last step from
+  // the same p^n with the current drift (Picard iterations). fokker_planck() is
+  // this class with a fixed drift. Every call is collective; densities are
+  // full grids on every rank.
+  class FokkerPlanckStepper {
+   public:
+    FokkerPlanckStepper(const SchrodingerSolver& solver, double D, double dt);
+    void set_drift(const std::vector<double>& omega_over_Tq);
+    void set_density(const std::vector<double>& p);
+    int step();       // p^{n+1} = (I - dt L)^{-1} p^n; returns the KSP iterations
+    int redo_step();  // p^{n+1} = (I - dt L)^{-1} p^n again, L from the latest set_drift
+    std::vector<double> density() const;
+    double probability() const;  // sum p dV
+    int64_t steps() const { return steps_; }
+
+   private:
+    int solve();
+    const SchrodingerSolver& s_;
+    std::vector<Node> nodes_;  // this rank's nodes, found once (for_local_nodes builds a DMDA per call)
+    double D_, dt_;
+    PDM da_;
+    PMat A_;
+    PKSP ksp_;
+    PVec p_, prev_;
+    int64_t steps_ = 0;
+  };
+
   double hbar() const { return hbar_; }
   double mass() const { return mass_; }
   const Grid& grid() const { return grid_; }
 
  private:
-  struct Node { PetscInt i, j, k; int64_t g; };
   template <class F> void for_local_nodes(F f) const;
   std::vector<std::pair<MatStencil, double>> h_stencil(const Node& nd) const;
   void assemble_H(Mat H) const;
