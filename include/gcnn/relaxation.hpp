@@ -11,12 +11,13 @@
 // died. Nodes with |psi_0| < 1e-6 max|psi_0| are skipped (the ratio is noise
 // there). Its standard error for n independent networks drawn from P is
 //   sigma = sqrt((sum P r^2 - c_1^2) / n),   r = psi_1/psi_0.
-// Fit: weighted least squares of ln|c_1| against t over the samples with
+// Fit: generalised least squares (correlated samples, see relaxation.cpp) of ln|c_1| against t over the samples with
 // t >= 1/lambda_2 (the next mode has decayed by e) and |c_1| > 3 sigma
 // (ln|c_1| is not noise), errors sigma/|c_1|; rate = -slope.
 // A deterministic prediction passes the ensemble's n (the number of
 // networks M) so that it selects the points and weights them as the
 // measurement would.
+#include <cmath>
 #include <cstddef>
 #include <vector>
 
@@ -40,6 +41,7 @@ class SlowestMode {
 
 struct RateFit {
   double rate = 0, error = 0;  // -slope of ln|c_1| and its error; NaN when fewer than 3 points qualify
+  double error_if_independent = NAN;  // the error if the samples were independent (for comparison)
   std::vector<double> t, c1, sigma;  // every sample, in the order given
   std::vector<char> used;            // 1 where the sample entered the fit
   size_t n_used = 0;
