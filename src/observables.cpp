@@ -149,7 +149,8 @@ void Observables::declare(ResultsFile& out) const {
               "joint histogram of (pooled q cell, N_a): N_a = 0..n_max, last bin N_a > n_max; networks outside "
               "the grid not counted. Pooling: along axis k the grid.n fine cells form m = min(nq_cells, grid.n) "
               "contiguous blocks, fine cell i in block floor(i m / grid.n) (attribute pool: that map for every "
-              "fine cell, axis 0 first; pooled_n: m per axis)");
+              "fine cell, axis 0 first; pooled_n: m per axis)",
+              true);
   std::vector<hsize_t> phs = gs;
   phs.push_back(3);
   out.declare("phase_field", phs, false, "energy, energy^2, networks",
