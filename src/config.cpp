@@ -94,6 +94,8 @@ const std::vector<ParamSpec>& parameter_specs() {
       num("observables.sector_exact_max", PT::Int, "2048", "neurons",
           "exact e_N for the sector free energy when R <= this, else Poisson form", 0, 1e7),
       num("observables.particles", PT::Int, "0", "networks", "networks stored in /particles each sample", 0, 1e9),
+      num("observables.nq_cells", PT::Int, "10", "cells",
+          "n_given_q: pooled q cells per axis, min(this, grid.n) contiguous blocks of fine cells", 1, 1e6),
       text("output.file", "gcnn_results.h5", "results file (HDF5)"),
       num("checkpoint.every", PT::Int, "0", "steps", "learning steps between checkpoints (0: none)", 0, 1e14),
       num("checkpoint.minutes", PT::Real, "0", "min", "wall-clock minutes between checkpoints (0: none)", 0, kInf,
@@ -325,6 +327,7 @@ Config make_config(const std::vector<std::pair<std::string, std::string>>& raw) 
   c.hbar_scale = real("observables.hbar_scale");
   c.sector_exact_max = integer("observables.sector_exact_max");
   c.particles = integer("observables.particles");
+  c.nq_cells = integer("observables.nq_cells");
   c.output = str("output.file");
   c.checkpoint_every = integer("checkpoint.every");
   c.checkpoint_minutes = real("checkpoint.minutes");

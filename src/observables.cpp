@@ -1,5 +1,6 @@
 #include "gcnn/observables.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -9,8 +10,14 @@ namespace {
 constexpr int kExtraHbar = 4;    // hbar_mu / n, n = 1..4, appended to the scan
 constexpr int kDFBins = 100;     // Delta F histogram over mu +- 10 T, plus under/overflow
 // int64 layout after the q histogram: outside, N hist, dF hist, counters
-enum Counter { kReservoir, kJoinProp, kJoinAcc, kLeaveProp, kLeaveAcc, kMalaProp, kMalaAcc, kDFCount, kNCounters };
-enum DSum { kNets, kU, kU2, kF, kF2, kOm, kOm2, kN, kN2, kDF, kDF2, kSecNets, kNDSum };
+// (kDFCount: networks with a sector free energy, the Widom count; kCurrentNets:
+// networks whose displacement entered the current), then the n_given_q histogram
+enum Counter {
+  kReservoir, kJoinProp, kJoinAcc, kLeaveProp, kLeaveAcc, kMalaProp, kMalaAcc, kDFCount, kCurrentNets, kNCounters
+};
+// double layout: these sums, then Z sector / Z set [G, NH, 2] each, phase field
+// [G, 3] and current [G, K, 2]
+enum DSum { kNets, kU, kU2, kF, kF2, kOm, kOm2, kN, kN2, kDF, kDF2, kSecNets, kW, kW2, kNDSum };
 
 std::vector<hsize_t> grid_shape(const Grid& g) {
   std::vector<hsize_t> s;
@@ -32,9 +39,76 @@ Observables::Observables(const Config& c, const GrandPotential& gp, const Bounda
   ihbar_mu_ = static_cast<int>(hbar_.size());
   for (int n = 1; n <= kExtraHbar; ++n) hbar_.push_back(hbar_mu_ > 0 ? hbar_mu_ / n : c.hbar_max);
   for (int b = 0; b <= kDFBins; ++b) dF_edges_.push_back(c.mu - 10.0 * c.T + 20.0 * c.T * b / kDFBins);
+  // n_given_q pooling: along axis k the n fine cells form m = min(nq_cells, n)
+  // contiguous blocks, fine cell i in block floor(i m / n); so block j holds
+  // cells [ceil(j n/m), ceil((j+1) n/m)), floor(n/m) or ceil(n/m) of them,
+  // the longer blocks spread evenly over the axis.
+  for (int k = 0; k < c.K; ++k) {
+    const int64_t n = grid_.n(k), m = std::min<int64_t>(c.nq_cells, n);
+    std::vector<int64_t> map(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) map[static_cast<size_t>(i)] = static_cast<int64_t>((static_cast<__int128>(i) * m) / n);
+    pool_.push_back(std::move(map));
+    pooled_n_.push_back(m);
+    pooled_size_ *= m;
+  }
   const size_t G = static_cast<size_t>(grid_.size());
-  ihist_.assign(G + 1 + static_cast<size_t>(c.n_max + 2) + (kDFBins + 2) + kNCounters, 0);
-  dsum_.assign(kNDSum + 4 * G * hbar_.size(), 0.0);
+  const size_t nN = static_cast<size_t>(c.n_max + 2);
+  ihist_.assign(G + 1 + nN + (kDFBins + 2) + kNCounters + static_cast<size_t>(pooled_size_) * nN, 0);
+  dsum_.assign(kNDSum + 4 * G * hbar_.size() + 3 * G + 2 * G * static_cast<size_t>(c.K), 0.0);
+}
+
+int64_t Observables::pooled_cell(int64_t fine) const {
+  int64_t idx = 0, stride = 1;
+  for (int k = cfg_.K - 1; k >= 0; --k) {
+    const int64_t n = grid_.n(k);
+    idx += pool_[static_cast<size_t>(k)][static_cast<size_t>(fine % n)] * stride;
+    fine /= n;
+    stride *= pooled_n_[static_cast<size_t>(k)];
+  }
+  return idx;
+}
+
+void Observables::remember_q_before_step(const Ensemble& e) {
+  const size_t n = static_cast<size_t>(e.n_local()) * static_cast<size_t>(cfg_.K);
+  if (q_before_.size() != n) q_before_.resize(n);  // allocated once
+  if (n > 0) std::copy(e.q(0), e.q(0) + n, q_before_.begin());
+  q_before_step_ = e.step();
+}
+
+// Probability current from one learning step (MODEL §5, Madelung fields):
+// network a moved by dq (minimum image if periodic) from q(s) to q(s+1); the
+// velocity dq/eta is booked at the midpoint cell (Stratonovich rule), so
+// sum_cell (dq/eta) / (M cell volume) estimates the cell mean of j = p v,
+// diffusive part -D grad p included (a prepoint rule would miss it). Bias
+// O(eta) for one Euler-Maruyama or MALA step.
+void Observables::add_current(const Ensemble& e, double* cur, int64_t& counted) const {
+  if (q_before_step_ + 1 != e.step() || q_before_.size() != static_cast<size_t>(e.n_local() * cfg_.K)) return;
+  const int K = cfg_.K;
+  const double inv_eta = 1.0 / cfg_.eta;
+  double dq[3], mid[3];
+  for (int64_t la = 0; la < e.n_local(); ++la) {
+    const double* q0 = &q_before_[static_cast<size_t>(la * K)];
+    const double* q1 = e.q(la);
+    for (int k = 0; k < K; ++k) {
+      double d = q1[k] - q0[k];
+      if (cfg_.periodic) {
+        const double L = cfg_.grid_hi[k] - cfg_.grid_lo[k];
+        d -= L * std::round(d / L);
+      }
+      dq[k] = d;
+      mid[k] = q0[k] + 0.5 * d;
+    }
+    e.wrap(mid);
+    const int64_t g = grid_.cell(mid);
+    if (g < 0) continue;
+    ++counted;
+    double* c = cur + 2 * static_cast<size_t>(g) * static_cast<size_t>(K);
+    for (int k = 0; k < K; ++k) {
+      const double v = dq[k] * inv_eta;
+      c[2 * k] += v;
+      c[2 * k + 1] += v * v;
+    }
+  }
 }
 
 void Observables::declare(ResultsFile& out) const {
@@ -64,6 +138,36 @@ void Observables::declare(ResultsFile& out) const {
   ps.push_back(2);
   out.declare("psi_ensemble", ps, false, "q^(-K/2)",
               "sqrt(p) Z/|Z| at hbar_mu with the sector free energy; last axis: Re, Im");
+  out.declare("widom", {2}, false, "1",
+              "mean and standard deviation over networks (those in delta_F) of e^{-(Delta F - mu)/T}, Delta F = "
+              "F_{N_a+1}(q_a) - F_{N_a}(q_a); Widom: -T ln(mean) + mu estimates mu - mu = 0 (mean = 1 - P(N_a = 0) "
+              "exactly for the model's N|q)");
+  out.declare("widom_count", {}, true, "networks", "networks that entered widom (and delta_F)");
+  std::vector<hsize_t> nq(pooled_n_.begin(), pooled_n_.end());
+  nq.push_back(static_cast<hsize_t>(cfg_.n_max + 2));
+  out.declare("n_given_q", nq, true, "networks",
+              "joint histogram of (pooled q cell, N_a): N_a = 0..n_max, last bin N_a > n_max; networks outside "
+              "the grid not counted. Pooling: along axis k the grid.n fine cells form m = min(nq_cells, grid.n) "
+              "contiguous blocks, fine cell i in block floor(i m / grid.n) (attribute pool: that map for every "
+              "fine cell, axis 0 first; pooled_n: m per axis)",
+              true);
+  std::vector<hsize_t> phs = gs;
+  phs.push_back(3);
+  out.declare("phase_field", phs, false, "energy, energy^2, networks",
+              "per fine cell: SUMS over the networks in the cell (with a sector free energy) of S_a = F_{N_a}(q_a) "
+              "= U - T ln e_{N_a} (interpolated table), of S_a^2, and their count; sums, not means, so cells and "
+              "samples pool exactly (mean S = [0]/[2])");
+  std::vector<hsize_t> cus = gs;
+  cus.push_back(static_cast<hsize_t>(cfg_.K));
+  cus.push_back(2);
+  out.declare("current", cus, false, "q/time, (q/time)^2",
+              "probability current from the last learning step before this sample: per fine cell and axis k, sum "
+              "over networks whose midpoint (q(s)+q(s+1))/2 lies in the cell of dq_k/eta and of (dq_k/eta)^2, dq "
+              "= q(s+1) - q(s) (minimum image and wrapped midpoint if periodic). [..,0]/(M cell volume) estimates "
+              "the cell mean of j = p v (Stratonovich midpoint rule, includes -D grad p; bias O(eta)); error of "
+              "[..,0] ~ sqrt([..,1]). All zero at a sample with no preceding step (step 0; current_samples = 0)");
+  out.declare("current_samples", {}, true, "networks",
+              "networks counted in current (midpoint inside the grid); 0 when there was no step before the sample");
   const std::vector<double> scan(hbar_.begin(), hbar_.begin() + cfg_.hbar_n);
   h5::Handle d1(H5Dopen2(out.file(), "observables/coherence_sector/value", H5P_DEFAULT), "open");
   h5::attr(d1, "hbar", scan);
@@ -73,6 +177,11 @@ void Observables::declare(ResultsFile& out) const {
   h5::attr(d3, "edges", dF_edges_);
   h5::Handle d4(H5Dopen2(out.file(), "observables/coherence_hbar_mu_over_n/value", H5P_DEFAULT), "open");
   h5::attr(d4, "hbar", std::vector<double>(hbar_.begin() + ihbar_mu_, hbar_.end()));
+  h5::Handle d5(H5Dopen2(out.file(), "observables/n_given_q/value", H5P_DEFAULT), "open");
+  std::vector<int64_t> flat_pool;
+  for (const auto& m : pool_) flat_pool.insert(flat_pool.end(), m.begin(), m.end());
+  h5::attr(d5, "pool", flat_pool);
+  h5::attr(d5, "pooled_n", pooled_n_);
 }
 
 void Observables::write_static(ResultsFile& out, const GrandPotential& gp) const {
@@ -115,16 +224,25 @@ SampleSummary Observables::sample(const Ensemble& e, const ExchangeCounters& ex,
   int64_t* nh = ihist_.data() + G + 1;
   int64_t* dfh = nh + nN;
   int64_t* cnt = dfh + kDFBins + 2;
+  int64_t* nq = cnt + kNCounters;
   double* ds = dsum_.data();
   double* zsec = ds + kNDSum;
   double* zset = zsec + 2 * G * NH;
+  double* phase = zset + 2 * G * NH;
+  double* cur = phase + 3 * G;
 
   for (int64_t la = 0; la < e.n_local(); ++la) {
     const double* q = e.q(la);
     const int64_t N = e.N(la);
     const int64_t g = grid_.cell(q);
-    if (g >= 0) ++qh[g]; else ++outside;
-    ++nh[std::min<int64_t>(N, cfg_.n_max + 1)];
+    const int64_t nbin = std::min<int64_t>(N, cfg_.n_max + 1);
+    if (g >= 0) {
+      ++qh[g];
+      ++nq[pooled_cell(g) * static_cast<int64_t>(nN) + nbin];
+    } else {
+      ++outside;
+    }
+    ++nh[nbin];
     const double U = loss_.value(q);
     const double Fset = set_free_energy(K, e.active(), e.begin(la), e.end(la), q, T, loss_);
     const double Om = grid_.interpolate(omega_, 1, 0, q);
@@ -138,6 +256,12 @@ SampleSummary Observables::sample(const Ensemble& e, const ExchangeCounters& ex,
       Fsec = U - T * l0;
       const double dF = -T * (l1 - l0);
       ds[kDF] += dF; ds[kDF2] += dF * dF; ds[kSecNets] += 1;
+      const double w = std::exp(-(dF - cfg_.mu) / T);  // Widom insertion factor
+      ds[kW] += w; ds[kW2] += w * w;
+      if (g >= 0) {
+        double* ph = phase + 3 * static_cast<size_t>(g);
+        ph[0] += Fsec; ph[1] += Fsec * Fsec; ph[2] += 1;
+      }
       const double t = (dF - dF_edges_.front()) / (dF_edges_.back() - dF_edges_.front()) * kDFBins;
       const int64_t b = t < 0 ? 0 : t >= kDFBins ? kDFBins + 1 : static_cast<int64_t>(t) + 1;
       ++dfh[b];
@@ -153,6 +277,7 @@ SampleSummary Observables::sample(const Ensemble& e, const ExchangeCounters& ex,
       }
     }
   }
+  add_current(e, cur, cnt[kCurrentNets]);
   cnt[kReservoir] = static_cast<int64_t>(e.reservoir().size());
   cnt[kJoinProp] = ex.join_proposed - last_ex_.join_proposed;
   cnt[kJoinAcc] = ex.join_accepted - last_ex_.join_accepted;
@@ -199,6 +324,12 @@ SampleSummary Observables::sample(const Ensemble& e, const ExchangeCounters& ex,
     sum.delta_F_std = spread(ds[kDF], ds[kDF2], nsec);
     out.put("delta_F", std::vector<double>{sum.delta_F_mean, sum.delta_F_std});
     out.put("delta_F_histogram", std::vector<int64_t>(dfh, dfh + kDFBins + 2));
+    out.put("widom", std::vector<double>{nsec > 0 ? ds[kW] / nsec : 0.0, spread(ds[kW], ds[kW2], nsec)});
+    out.put("widom_count", std::vector<int64_t>{cnt[kDFCount]});
+    out.put("n_given_q", std::vector<int64_t>(nq, nq + pooled_size_ * static_cast<int64_t>(nN)));
+    out.put("phase_field", std::vector<double>(phase, phase + 3 * G));
+    out.put("current", std::vector<double>(cur, cur + 2 * G * static_cast<size_t>(K)));
+    out.put("current_samples", std::vector<int64_t>{cnt[kCurrentNets]});
     // C(hbar) = sum_bins |Z| / sum_bins n
     double in_grid = 0;
     for (size_t g = 0; g < G; ++g) in_grid += static_cast<double>(qh[g]);

@@ -124,20 +124,25 @@ h5::Handle ResultsFile::open_series(hid_t parent, const std::string& name, const
 }
 
 h5::Handle ResultsFile::make_extendible(hid_t parent, const std::string& name, const std::vector<hsize_t>& shape,
-                                        hid_t type) {
+                                        hid_t type, bool sparse) {
   std::vector<hsize_t> dims{0}, maxd{H5S_UNLIMITED}, chunk{1};
   size_t row = 1;
   for (auto s : shape) { dims.push_back(s); maxd.push_back(s); chunk.push_back(s); row *= s; }
   chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(256, 65536 / std::max<size_t>(row, 1)));
   h5::Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxd.data()), "H5Screate_simple");
   h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate(dcpl)");
+  if (sparse && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 && H5Zfilter_avail(H5Z_FILTER_SHUFFLE) > 0) {
+    chunk[0] = 1;
+    h5::check(H5Pset_shuffle(dcpl), "H5Pset_shuffle");
+    h5::check(H5Pset_deflate(dcpl, 1), "H5Pset_deflate");
+  }
   h5::check(H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data()), "H5Pset_chunk");
   return h5::Handle(H5Dcreate2(parent, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
                     "creating dataset " + name);
 }
 
 void ResultsFile::declare(const std::string& name, const std::vector<hsize_t>& shape, bool integer,
-                          const std::string& unit, const std::string& description) {
+                          const std::string& unit, const std::string& description, bool sparse) {
   Series s;
   s.shape = shape;
   s.integer = integer;
@@ -150,7 +155,7 @@ void ResultsFile::declare(const std::string& name, const std::vector<hsize_t>& s
     return;
   }
   h5::Handle g = h5::create_group(file_, "observables/" + name);
-  s.value = make_extendible(g, "value", shape, integer ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE);
+  s.value = make_extendible(g, "value", shape, integer ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, sparse);
   h5::attr(s.value, "unit", unit);
   h5::attr(g, "description", description);
   h5::check(H5Lcreate_hard(file_, "/observables/clock/step", g, "step", H5P_DEFAULT, H5P_DEFAULT), "H5Lcreate_hard");

@@ -251,6 +251,8 @@ RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, st
   for (uint64_t s = start; s < S; ++s) {
     if (cfg.quench_step > 0 && s == static_cast<uint64_t>(cfg.quench_step)) apply_quench(s);
     neuron_updates += static_cast<int64_t>(ens.active().size());
+    // The current at the coming sample is measured over this one step.
+    if (sample_due(cfg, s + 1)) obs->remember_q_before_step(ens);
     learn->advance(ens, s);
     ens.set_step(s + 1);
     if (cfg.exchange_every > 0 && (s + 1) % static_cast<uint64_t>(cfg.exchange_every) == 0)

@@ -18,7 +18,8 @@ TEST(ResultsFile, HasTheDocumentedLayoutAndExactCounts) {
   const std::string path = "test_results_np" + std::to_string(comm.size()) + ".h5";
   const auto cfg = test::config({{"model.M", "50"}, {"model.rho", "4"}, {"model.K", "2"}, {"grid.n", "6,7"},
                                  {"run.steps", "40"}, {"observables.sample_every", "10"},
-                                 {"observables.particles", "7"}, {"output.file", path}, {"observables.hbar_n", "5"}});
+                                 {"observables.particles", "7"}, {"output.file", path}, {"observables.hbar_n", "5"},
+                                 {"observables.nq_cells", "4"}});
   std::ostringstream log;
   const RunResult r = run_simulation(cfg, comm, true, log);
   comm.barrier();
@@ -37,7 +38,8 @@ TEST(ResultsFile, HasTheDocumentedLayoutAndExactCounts) {
   for (const char* name : {"q_histogram", "q_outside", "n_histogram", "reservoir", "occupied_fraction",
                            "join_acceptance", "leave_acceptance", "N", "loss", "F_set", "omega", "delta_F",
                            "delta_F_histogram", "coherence_sector", "coherence_set", "coherence_hbar_mu_over_n",
-                           "psi_ensemble"}) {
+                           "psi_ensemble", "widom", "widom_count", "n_given_q", "phase_field", "current",
+                           "current_samples"}) {
     h5::Handle g = h5::open_group(f, std::string("observables/") + name);
     const auto steps = h5::read_dataset<int64_t>(g, "step");
     EXPECT_EQ(steps, (std::vector<int64_t>{0, 10, 20, 30, 40})) << name;
@@ -63,6 +65,22 @@ TEST(ResultsFile, HasTheDocumentedLayoutAndExactCounts) {
     EXPECT_EQ(nsum, 50) << "sample " << s;
     if (nh[s * nb + nb - 1] == 0) {
       EXPECT_EQ(neurons, cfg.R()) << "sample " << s;
+    }
+  }
+  // n_given_q is q_histogram x n_histogram pooled by the documented map:
+  // 6 and 7 fine cells into 4 blocks each, fine cell i in block floor(4 i / n)
+  const auto nq = h5::read_dataset<int64_t>(f, "observables/n_given_q/value", &dims);
+  ASSERT_EQ(dims, (std::vector<hsize_t>{5, 4, 4, nb}));
+  h5::Handle nqv(H5Dopen2(f, "observables/n_given_q/value", H5P_DEFAULT), "n_given_q");
+  EXPECT_EQ(h5::read_attr_int_vector(nqv, "pooled_n"), (std::vector<int64_t>{4, 4}));
+  EXPECT_EQ(h5::read_attr_int_vector(nqv, "pool"), (std::vector<int64_t>{0, 0, 1, 2, 2, 3, 0, 0, 1, 1, 2, 2, 3}));
+  for (size_t s = 0; s < 5; ++s) {
+    std::vector<int64_t> pooled(16, 0);
+    for (size_t g = 0; g < 42; ++g) pooled[(4 * (g / 7)) / 6 * 4 + (4 * (g % 7)) / 7] += qh[s * 42 + g];
+    for (size_t c = 0; c < 16; ++c) {
+      int64_t over_n = 0;
+      for (size_t n = 0; n < nb; ++n) over_n += nq[(s * 16 + c) * nb + n];
+      EXPECT_EQ(over_n, pooled[c]) << "sample " << s << " pooled cell " << c;
     }
   }
   const auto pos = h5::read_dataset<double>(f, "particles/networks/position/value", &dims);

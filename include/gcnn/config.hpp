@@ -76,6 +76,7 @@ struct Config {
   int64_t hbar_n = 48;
   int64_t sector_exact_max = 2048;
   int64_t particles = 0;
+  int64_t nq_cells = 10;  // pooled q cells per axis of n_given_q (at most grid.n)
   // [output]
   std::string output;
   // [verify] gcnn verify

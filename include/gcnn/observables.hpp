@@ -31,6 +31,12 @@ class Observables {
   void write_static(ResultsFile& out, const GrandPotential& gp) const;
   // Collective: measures, reduces to rank 0 and appends one sample.
   SampleSummary sample(const Ensemble& e, const ExchangeCounters& ex, const LearningStep& ls, ResultsFile& out);
+  // Local, no communication: keeps this rank's q before the learning step
+  // that leads to a sample, so that the sample can measure each network's
+  // displacement over that one step (the probability current, MODEL §5).
+  // Called in the same loop iteration as the sample, so a restart needs no
+  // extra checkpoint state.
+  void remember_q_before_step(const Ensemble& e);
 
   // This rank's counters at the previous sample (acceptance rates are
   // differences): join prop/acc, leave prop/acc, mala prop/acc. Checkpointed.
@@ -54,6 +60,16 @@ class Observables {
   // state between samples (for acceptance rates)
   ExchangeCounters last_ex_;
   int64_t last_prop_ = 0, last_acc_ = 0;
+  // n_given_q: fine cell -> pooled cell per axis (pool_[k][i]), pooled cells per axis
+  std::vector<std::vector<int64_t>> pool_;
+  std::vector<int64_t> pooled_n_;
+  int64_t pooled_size_ = 1;
+  int64_t pooled_cell(int64_t fine) const;
+  // q of the local networks before the last learning step (current); valid
+  // when q_before_step_ + 1 equals the sampled step
+  std::vector<double> q_before_;
+  uint64_t q_before_step_ = ~uint64_t{0};
+  void add_current(const Ensemble& e, double* cur, int64_t& counted) const;
   // scratch
   std::vector<int64_t> ihist_;
   std::vector<double> dsum_, zsec_, zset_;

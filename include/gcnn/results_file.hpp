@@ -40,8 +40,10 @@ class ResultsFile {
   const Comm& comm() const { return comm_; }
 
   // Time series: one row per sample. `shape` excludes the sample axis.
+  // `sparse`: a large, mostly-zero row, stored shuffled and deflated, one
+  // row per chunk (no read-modify-write of a compressed chunk per sample).
   void declare(const std::string& name, const std::vector<hsize_t>& shape, bool integer, const std::string& unit,
-               const std::string& description);
+               const std::string& description, bool sparse = false);
   // Rank 0's values for the current sample (other ranks need not call).
   void put(const std::string& name, const std::vector<double>& v);
   void put(const std::string& name, const std::vector<int64_t>& v);
@@ -64,7 +66,8 @@ class ResultsFile {
     std::vector<int64_t> i;
     size_t row_elems = 1;
   };
-  h5::Handle make_extendible(hid_t parent, const std::string& name, const std::vector<hsize_t>& shape, hid_t type);
+  h5::Handle make_extendible(hid_t parent, const std::string& name, const std::vector<hsize_t>& shape, hid_t type,
+                             bool sparse = false);
   void append_row(hid_t dset, const std::vector<hsize_t>& shape, hid_t type, const void* data, bool i_write,
                   hsize_t row_lo = 0, hsize_t rows = 0);
 
