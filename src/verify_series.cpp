@@ -55,6 +55,7 @@ Series read_series(const std::string& path, const Comm& comm) {
       if (!s.n_given_q.empty()) {
         h5::Handle d = h5::open_dataset(f, "observables/n_given_q/value");
         s.nq_pool = h5::read_attr_int_vector(d, "pool");
+        s.nq_pooled_n = h5::read_attr_int_vector(d, "pooled_n");
       }
       s.phase_field = optional_series<double>(f, "phase_field");
       s.current = optional_series<double>(f, "current");
@@ -80,6 +81,7 @@ Series read_series(const std::string& path, const Comm& comm) {
   bcast_vec(comm, s.widom);
   bcast_vec(comm, s.n_given_q);
   bcast_vec(comm, s.nq_pool);
+  bcast_vec(comm, s.nq_pooled_n);
   bcast_vec(comm, s.phase_field);
   bcast_vec(comm, s.current);
   bcast_vec(comm, s.log_eN);

@@ -52,7 +52,8 @@ struct Series {
   std::vector<double> psi;             // [S, cells, 2]
   std::vector<double> widom;           // [S, 2] (optional)
   std::vector<int64_t> n_given_q;      // [S, pooled cells, NT] (optional)
-  std::vector<int64_t> nq_pool;        // fine cells per pooled cell per axis
+  std::vector<int64_t> nq_pool;        // pooled index of every fine cell, per axis, axis 0 first
+  std::vector<int64_t> nq_pooled_n;    // pooled cells per axis
   std::vector<double> phase_field;     // [S, cells, 3] (optional)
   std::vector<double> current;         // [S, cells, K, 2] (optional)
   std::vector<double> log_eN;          // [cells, NT] at the start physics
@@ -109,6 +110,7 @@ struct Verification {
   std::vector<Row> rows;
   std::map<std::string, Array> arrays;
   std::map<std::string, double> scalars;  // attributes of /verification
+  std::vector<std::vector<double>> n_laws;  // P(N|q) per fine cell at the start physics (lazy)
   bool enough_equilibrium() const { return eq_window.size() >= 4; }
   void put(const std::string& where, std::vector<double> data, std::vector<uint64_t> dims, std::string unit) {
     arrays[where] = Array{std::move(data), std::move(dims), std::move(unit)};
