@@ -112,12 +112,11 @@ Continuity continuity(const Verification& v, const std::vector<int64_t>& win, co
   Continuity out;
   if (cells.size() < 3 || win.size() < 8) return out;
   const size_t U = cells.size();
-  std::vector<std::vector<double>> rm(U), rf(U), rj(U);
+  std::vector<std::vector<double>> rm(U), rf(U), rj(U), pu(U);  // div j per pair; p per sample
   std::vector<double> aj_num, aj_den;  // per pair: sum_c j.(p grad S), sum_c |p grad S|^2
   Fields a = fields_at(v, win[0]);
   for (size_t w = 1; w < win.size(); ++w) {
     const Fields b = fields_at(v, win[w]);
-    const double dt = v.s.time[win[w]] - v.s.time[win[w - 1]];
     Fields m = b;  // p and S at the midpoint in time; j is measured over the last step before b
     for (size_t c = 0; c < m.p.size(); ++c) {
       m.p[c] = 0.5 * (a.p[c] + b.p[c]);
@@ -134,10 +133,11 @@ Continuity continuity(const Verification& v, const std::vector<int64_t>& win, co
     double num = 0, den = 0;
     for (size_t u = 0; u < U; ++u) {
       const int64_t c = cells[u];
-      const double dpdt = (b.p[c] - a.p[c]) / dt;
-      rm[u].push_back(dpdt + divergence(g, per, c, madelung));
-      rf[u].push_back(dpdt + divergence(g, per, c, fokker));
-      rj[u].push_back(dpdt + divergence(g, per, c, measured));
+      if (w == 1) pu[u].push_back(a.p[c]);
+      pu[u].push_back(b.p[c]);
+      rm[u].push_back(divergence(g, per, c, madelung));
+      rf[u].push_back(divergence(g, per, c, fokker));
+      rj[u].push_back(divergence(g, per, c, measured));
       for (int k = 0; k < K; ++k) {
         const int64_t up = neighbour(g, per, c, k, 1), dn = neighbour(g, per, c, k, -1);
         const double pgs = m.p[c] * (m.S[up] - m.S[dn]) / (2 * g.h(k));
@@ -149,12 +149,21 @@ Continuity continuity(const Verification& v, const std::vector<int64_t>& win, co
     aj_den.push_back(den);
     a = b;
   }
+  // The window mean of dp/dt telescopes to (p_last - p_first)/T_w: its error
+  // is that of two samples, not of blocks of differences (which are
+  // anticorrelated); div j per pair is blocked as usual.
+  const double Tw = v.s.time[win.back()] - v.s.time[win.front()];
   for (size_t u = 0; u < U; ++u) {
-    const auto em = stats::block_means(rm[u], v.blocks), ef = stats::block_means(rf[u], v.blocks),
-               ej = stats::block_means(rj[u], v.blocks);
-    out.chi2_madelung += std::pow(em.value / em.error, 2);
-    out.chi2_fp += std::pow(ef.value / ef.error, 2);
-    out.chi2_measured += std::pow(ej.value / ej.error, 2);
+    const auto ep = stats::block_means(pu[u], v.blocks);
+    const double sd_p = ep.error * std::sqrt(static_cast<double>(v.blocks));  // ~ spread of one block mean
+    const double dpdt = (pu[u].back() - pu[u].front()) / Tw, e_dp = std::sqrt(2.0) * sd_p / Tw;
+    auto chi = [&](const std::vector<double>& r) {
+      const auto e = stats::block_means(r, v.blocks);
+      return std::pow(dpdt + e.value, 2) / (e.error * e.error + e_dp * e_dp);
+    };
+    out.chi2_madelung += chi(rm[u]);
+    out.chi2_fp += chi(rf[u]);
+    out.chi2_measured += chi(rj[u]);
   }
   out.dof = static_cast<int64_t>(U);
   // alpha = <j . p grad S> / <|p grad S|^2> over pairs (blocked; the
@@ -263,15 +272,20 @@ void madelung_continuity(Verification& v) {
       return;
     }
     const Continuity c = continuity(v, win, omega, phys);
-    const double dof = static_cast<double>(std::max<int64_t>(c.dof, 1)), e = std::sqrt(2.0 / dof);
+    // Each cell's residual is divided by an error estimated from verify.blocks
+    // block means: (mean/err)^2 is then a squared Student t with nu = blocks - 1
+    // dof, whose mean is nu/(nu - 2), not 1.
+    const double nu = static_cast<double>(v.blocks - 1), t2 = nu > 2 ? nu / (nu - 2) : NAN;
+    const double dof = static_cast<double>(std::max<int64_t>(c.dof, 1));
+    const double e = nu > 4 ? t2 * std::sqrt(2 * (nu - 1) / (nu - 4)) / std::sqrt(dof) : NAN;  // sd of mean t^2
     const std::string n = std::to_string(c.dof) + " cells, " + std::to_string(win.size()) + " samples " + where;
     v.rows.push_back(Row{2, "T2.9a" + sfx, "alpha in j = alpha p grad S " + where, c.alpha, -v.phys0.gamma,
                          c.alpha_err, 0, -1, "the paper's velocity v = -gamma grad S gives alpha = -gamma", {}});
-    v.rows.push_back(Row{2, "T2.9b" + sfx, "continuity, Madelung current: chi^2/dof", c.chi2_madelung / dof, 1, e, 0,
+    v.rows.push_back(Row{2, "T2.9b" + sfx, "continuity, Madelung current: chi^2/dof", c.chi2_madelung / dof, t2, e, 0,
                          -1, "j = -gamma p grad S; " + n, {}});
-    v.rows.push_back(Row{2, "T2.9c" + sfx, "continuity, Fokker-Planck current: chi^2/dof", c.chi2_fp / dof, 1, e, 0,
+    v.rows.push_back(Row{2, "T2.9c" + sfx, "continuity, Fokker-Planck current: chi^2/dof", c.chi2_fp / dof, t2, e, 0,
                          -1, "j = -D grad p - gamma p grad Omega; " + n, {}});
-    v.rows.push_back(Row{2, "T2.9d" + sfx, "continuity, measured current: chi^2/dof", c.chi2_measured / dof, 1, e, 0,
+    v.rows.push_back(Row{2, "T2.9d" + sfx, "continuity, measured current: chi^2/dof", c.chi2_measured / dof, t2, e, 0,
                          -1, "j from midpoint-binned displacements; " + n, {}});
   };
   rows_for(v.eq_window, v.st0.omega_Tq, v.phys0, "at equilibrium", "");
