@@ -137,6 +137,11 @@ int cmd_verify(int argc, char** argv, const Comm& comm) {
   v.blocks = static_cast<int>(cfg.verify_blocks);
   v.eq_window = equilibrium_window(cfg, s);
   v.phys0 = physics_at(cfg, 0);
+  {
+    CliRequest stored;  // the run's own configuration: measured quantities are relative to it
+    merge_config_text(stored, s.config_ini, path);
+    v.run_mu = physics_at(make_config(stored.raw), 0).mu;
+  }
   // The learning-equilibrium setup (Omega, V with hbar = 2 T_q) at the run's
   // grid and at half resolution (for the discretisation bounds).
   v.st0 = make_solve_setup(verify::with(v.phys0, "learning_equilibrium", "nelson"), comm);

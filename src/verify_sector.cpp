@@ -138,7 +138,7 @@ void widom_identity(Verification& v) {
     }
   p0 = n > 0 ? p0 / n : 0.0;
   r.prediction = v.phys0.mu - T * std::log1p(-p0);
-  r.measured = v.phys0.mu - T * std::log(w.value);
+  r.measured = v.run_mu - T * std::log(w.value);  // w was stored as e^{-(dF - mu_run)/T}
   r.error = T * w.error / w.value;
   r.extra["P_N0"] = p0;
   // The Poisson form e_N = Lambda^N/N! misses e_{N+1}/e_N by O(sum p_i^2 / <N>)

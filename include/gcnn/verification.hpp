@@ -104,7 +104,8 @@ struct Verification {
   std::string path;
   int blocks = 10;
   std::vector<int64_t> eq_window;  // samples after the burn-in, before a quench
-  Config phys0;                    // the physics before a quench
+  Config phys0;                    // the physics before a quench (command-line overrides applied)
+  double run_mu = 0;               // the mu the run itself used before a quench (stored, never overridden)
   SolveSetup st0, st0c;            // learning equilibrium at the run's grid and at half resolution
   Equilibrium eq;
   std::vector<Row> rows;
