@@ -23,6 +23,17 @@ GCNN_EXIT_CHECKPOINTED=75
 
 log() { echo "[gcnn-job $(date '+%F %T')] job ${SLURM_JOB_ID:-?} (restart ${SLURM_RESTART_COUNT:-0}): $*"; }
 
+# gcnn_start_args: how to start gcnn run in the current directory; sets the
+# array GCNN_START_ARGS. Resume from the newest checkpoint if there is one.
+gcnn_start_args() {
+  if compgen -G "results.ckpt/ckpt.*.h5" > /dev/null; then
+    GCNN_START_ARGS=(--resume latest)
+  else
+    # No checkpoint yet: whatever an earlier attempt wrote cannot be continued.
+    GCNN_START_ARGS=(--overwrite)
+  fi
+}
+
 # gcnn_link SCRIPT WORKDIR [gcnn run options...]   (SCRIPT: the batch script, for resubmission)
 gcnn_link() {
   local script=$1 work=$2
@@ -30,12 +41,8 @@ gcnn_link() {
   local given=("$@")
   mkdir -p "$work" && cd "$work" || { log "cannot enter $work"; exit 1; }
   local args=(run --output results.h5 "$@")
-  if compgen -G "results.ckpt/ckpt.*.h5" > /dev/null; then
-    args+=(--resume latest)
-  else
-    # No checkpoint yet: whatever an earlier attempt wrote cannot be continued.
-    args+=(--overwrite)
-  fi
+  gcnn_start_args
+  args+=("${GCNN_START_ARGS[@]}")
   log "$GCNN_MPIRUN -np ${SLURM_NTASKS:-1} gcnn ${args[*]}"
   # shellcheck disable=SC2086
   $GCNN_MPIRUN -np "${SLURM_NTASKS:-1}" $GCNN_MPIRUN_FLAGS "$GCNN_BIN" "${args[@]}" &
@@ -81,7 +88,20 @@ gcnn_link() {
   esac
 }
 
-# The work directory of one sweep task: SWEEPDIR/KEY=VALUE
-sweep_value() {  # sweep_value VALUESFILE INDEX
+# Sweeps (jobs/gcnn-sweep.sbatch, scripts/sweep; read by analysis/gcnn-sweep):
+# SWEEPDIR/values.txt (one value a line), SWEEPDIR/KEY=VALUE/ per point with
+# its complete config.ini, results.h5 and verify.txt.
+sweep_value() {  # sweep_value VALUESFILE INDEX: the value on line INDEX+1
   sed -n "$(($2 + 1))p" "$1"
+}
+
+sweep_config() {  # sweep_config FILE KEY VALUE [gcnn options...]: the point's complete config (validated)
+  local out=$1 key=$2 value=$3
+  shift 3
+  if "$GCNN_BIN" config "$@" "--$key" "$value" > "$out.tmp"; then
+    mv "$out.tmp" "$out"
+  else
+    rm -f "$out.tmp"
+    return 2
+  fi
 }

@@ -3,7 +3,7 @@
 #  1. the demo (3x its steps) through jobs/submit with a 1-minute limit: the signal ->
 #     checkpoint -> continuation chain carries it to completion, with the same
 #     final digest as an uninterrupted run, and the report job runs after it;
-#  2. a 3-task sweep (job array) produces 3 results and 3 reports.
+#  2. a 3-task sweep (job array) produces 3 results, 3 reports and the summary table.
 # Skips (exit 77, reported by CTest as skipped, never as passed) when SLURM
 # cannot be installed or started here.
 # usage: test_slurm.sh SOURCE_DIR GCNN WORKDIR
@@ -66,4 +66,7 @@ for mu in -1 -1.5 -2; do
   /usr/bin/python3 -c "import h5py,sys; f=h5py.File('$d/results.h5'); sys.exit(0 if float(f['parameters'].attrs['model.mu']) == $mu else 1)" ||
     fail "sweep task mu=$mu ran with another mu"
 done
+# The summary job (after the report array): one CSV line per point.
+[ "$(grep -c '^model.mu=' "$dir/sweep/hbar_sweep.csv" 2> /dev/null)" = 3 ] ||
+  { cat "$dir"/sweep/summary-*.log; fail "the sweep summary (hbar_sweep.csv) does not have the 3 points"; }
 echo PASS
