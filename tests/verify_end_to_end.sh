@@ -32,6 +32,24 @@ with h5py.File("good.h5", "r") as f:
     assert g.attrs["tier1_passed"] == 1
     assert "T1.2a" in g["rows"] and "ensemble" in g["density"]
 PY
+# Widom (T1.5a) and N|q (T1.5b) are Tier 1 and pass on the equilibrium run;
+# each fails when its prediction is built for a mu shifted by 6 of the Widom
+# row's (3 sigma + bound), or (N|q) for T = 1.2.
+grep -q "^T1.5a .*PASS" good.txt || fail "Widom row did not pass"
+grep -q "^T1.5b .*PASS" good.txt || fail "N|q row did not pass"
+shifted=$(/usr/bin/python3 -c '
+import h5py
+with h5py.File("good.h5", "r") as f:
+    a = f["verification/rows/T1.5a"].attrs
+    print(-1.5 + 6 * (3 * a["error"] + a["bound"]))')
+cp good.h5 shifted.h5
+"$mpiexec" --oversubscribe -n 2 "$gcnn" verify --results shifted.h5 --model.mu "$shifted" > shifted.txt 2>&1; rc=$?
+grep -E "^T1.5" shifted.txt
+[ "$rc" = 3 ] && grep -q "^T1.5a .*FAIL" shifted.txt || fail "Widom row passed for mu = $shifted (exit $rc)"
+cp good.h5 hotT.h5
+"$mpiexec" --oversubscribe -n 2 "$gcnn" verify --results hotT.h5 --model.T 1.2 > hotT.txt 2>&1; rc=$?
+grep -E "^T1.5b" hotT.txt
+[ "$rc" = 3 ] && grep -q "^T1.5b .*FAIL" hotT.txt || fail "N|q row passed for T = 1.2 (exit $rc)"
 # Bad input: not a results file.
 "$gcnn" verify --results good.log > nf.txt 2>&1; rc=$?
 [ "$rc" = 2 ] || fail "verify of a non-HDF5 file exited $rc"
