@@ -102,7 +102,6 @@ void Ensemble::check_conservation() const {
                            ", R = " + std::to_string(cfg_.R()));
 }
 
-int64_t Ensemble::global_reservoir() const { return comm_.sum<int64_t>(static_cast<int64_t>(reservoir_.size())); }
 
 double Ensemble::bytes_per_neuron() const {
   const double per = 8.0 + 4.0 * cfg_.K + 4.0;

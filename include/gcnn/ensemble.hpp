@@ -36,17 +36,6 @@ struct NeuronBlock {
     for (int k = 0; k < K; ++k) w[k][j] = p.w[k];
     c[j] = p.c;
   }
-  void copy(size_t j, const NeuronBlock& src, size_t i) {
-    id[j] = src.id[i];
-    for (int k = 0; k < K; ++k) w[k][j] = src.w[k][i];
-    c[j] = src.c[i];
-  }
-  NeuronParams params(size_t j) const {
-    NeuronParams p{};
-    for (int k = 0; k < K; ++k) p.w[k] = w[k][j];
-    p.c = c[j];
-    return p;
-  }
 };
 
 // A neuron in flight between ranks, or a join decision waiting for rebuild.
@@ -103,7 +92,6 @@ class Ensemble {
 
   // Sum_a N_a + N_res over all ranks; throws if it differs from R (a bug).
   void check_conservation() const;
-  int64_t global_reservoir() const;
   // Bytes of neuron storage per neuron on this rank (capacities, both buffers).
   double bytes_per_neuron() const;
 

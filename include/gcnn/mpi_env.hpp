@@ -1,6 +1,9 @@
 #pragma once
 // Thin MPI layer: initialisation, block distribution by global id, and typed
-// reductions. The physics code never calls MPI directly.
+// reductions. Most physics code calls MPI only through them; the exchange
+// sweep's all-to-all, the observables' reduction and the grand potential's
+// gathers call MPI directly (checked with mpi_check) where a wrapper would
+// add a copy.
 #include <mpi.h>
 
 #include <cstdint>
@@ -33,7 +36,6 @@ class Comm {
   template <class T> void sum(T* data, size_t n) const;     // in-place allreduce
   template <class T> T sum(T v) const { sum(&v, 1); return v; }
   template <class T> T max(T v) const;
-  bool any(bool flag) const { return sum<int64_t>(flag ? 1 : 0) > 0; }
   void bcast(std::string& s, int from = 0) const;
   template <class T> void bcast(T* data, size_t n, int from = 0) const;
 
@@ -65,12 +67,6 @@ struct Blocks {
   int P = 1;
   int64_t lo(int r) const { return static_cast<int64_t>((static_cast<__int128>(n) * r) / P); }
   int64_t hi(int r) const { return lo(r + 1); }
-  int owner(int64_t i) const {
-    int r = static_cast<int>((static_cast<__int128>(i) * P) / n);
-    while (r + 1 < P && lo(r + 1) <= i) ++r;
-    while (r > 0 && lo(r) > i) --r;
-    return r;
-  }
 };
 
 template <class T> MPI_Datatype mpi_type();

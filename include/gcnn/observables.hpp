@@ -43,8 +43,6 @@ class Observables {
   std::array<int64_t, 6> counters_at_sample() const;
   void set_counters_at_sample(const std::array<int64_t, 6>& v);
 
-  const std::vector<double>& hbar_grid() const { return hbar_; }
-  double hbar_mu() const { return hbar_mu_; }
 
  private:
   Config cfg_;

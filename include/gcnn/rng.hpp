@@ -57,12 +57,6 @@ class CounterRng {
     const uint64_t v = (static_cast<uint64_t>(hi) << 32) | lo;
     return r123::u01<double>(v);
   }
-  // Uniform integer in [0, n) from 64 random bits, without modulo bias worth
-  // mentioning (bias < n / 2^64) and without division: the high word of v*n.
-  static inline uint64_t below(uint32_t lo, uint32_t hi, uint64_t n) {
-    const unsigned __int128 v = (static_cast<unsigned __int128>(hi) << 32) | lo;
-    return static_cast<uint64_t>((v * n) >> 64);
-  }
   // Two standard normals (Box-Muller on 2 x 64 bits = one Philox draw).
   inline std::array<double, 2> normal2(Purpose p, uint64_t step, uint64_t id, uint32_t sub) const {
     const auto r = draw(p, step, id, sub);
