@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -72,6 +73,10 @@ const std::vector<ParamSpec>& parameter_specs() {
       num("quench.shift", PT::RealList, "0", "q", "quench: shift of the centre of U (1 or K values)", -1e6, 1e6),
       num("quench.kappa_factor", PT::Real, "1", "1", "quench: kappa is multiplied by this", 0, kInf, true, true),
       num("quench.mu_shift", PT::Real, "0", "energy", "quench: mu changes by this", -1e6, 1e6),
+      num("quench.displace_fraction", PT::Real, "0", "1",
+          "tagged-minority quench: > 0 leaves U and mu unchanged and instead moves q of the networks with id "
+          "a < round(fraction*M) by quench.shift at quench.step (the bulk stays at equilibrium)",
+          0, 1),
       num("quench.dense_every", PT::Int, "0", "steps", "sample interval in the window after the quench (0: sample_every)",
           0, 1e14),
       num("quench.dense_steps", PT::Int, "0", "steps", "length of the densely sampled window after the quench", 0,
@@ -306,6 +311,7 @@ Config make_config(const std::vector<std::pair<std::string, std::string>>& raw) 
   c.quench_shift = reals("quench.shift", c.K);
   c.quench_kappa_factor = real("quench.kappa_factor");
   c.quench_mu_shift = real("quench.mu_shift");
+  c.quench_displace_fraction = real("quench.displace_fraction");
   c.quench_dense_every = integer("quench.dense_every");
   c.quench_dense_steps = integer("quench.dense_steps");
   c.steps = integer("run.steps");
@@ -384,6 +390,19 @@ Config make_config(const std::vector<std::pair<std::string, std::string>>& raw) 
   if (c.quench_step > 0 && c.quench_step >= c.steps)
     throw ConfigError("quench.step = " + std::to_string(c.quench_step) + " is not before the end of the run (run.steps = " +
                       std::to_string(c.steps) + ")");
+  if (c.quench_displace_fraction > 0) {
+    // A tagged-minority quench moves networks in an unchanged landscape; a
+    // changed U or mu on top would make it a collective quench again.
+    if (c.quench_kappa_factor != 1 || c.quench_mu_shift != 0)
+      throw ConfigError("quench.displace_fraction > 0 (tagged-minority quench: U and mu stay as they are) cannot be "
+                        "combined with quench.kappa_factor != 1 or quench.mu_shift != 0");
+    if (c.quench_step <= 0)
+      throw ConfigError("quench.displace_fraction > 0 needs quench.step > 0: the step at which the tagged "
+                        "networks are displaced");
+    if (tagged_networks(c) == 0)
+      throw ConfigError("quench.displace_fraction = " + std::to_string(c.quench_displace_fraction) +
+                        " of model.M = " + std::to_string(c.M) + " networks rounds to no network");
+  }
   if (c.solver_init_coeffs.size() != 2 * c.solver_init_states.size() && c.solver_init == "superposition")
     throw ConfigError("solver.init_coeffs needs 2 numbers (re, im) per entry of solver.init_states");
   for (auto st : c.solver_init_states)
@@ -498,12 +517,18 @@ namespace gcnn {
 
 Config physics_at(const Config& c, uint64_t step) {
   if (c.quench_step <= 0 || step < static_cast<uint64_t>(c.quench_step)) return c;
+  if (c.quench_displace_fraction > 0) return c;  // tagged minority: the networks move, the physics does not
   Config q = c;
   for (int k = 0; k < c.K; ++k) q.q0[k] += c.quench_shift[k];
   q.kappa *= c.quench_kappa_factor;
   q.mu += c.quench_mu_shift;
   q.quench_step = 0;  // the changed physics itself has no further quench
   return q;
+}
+
+int64_t tagged_networks(const Config& c) {
+  if (c.quench_displace_fraction <= 0) return 0;
+  return std::min<int64_t>(c.M, std::llround(c.quench_displace_fraction * static_cast<double>(c.M)));
 }
 
 bool sample_due(const Config& c, uint64_t step) {

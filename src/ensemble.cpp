@@ -1,5 +1,6 @@
 #include "gcnn/ensemble.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -110,6 +111,15 @@ double Ensemble::bytes_per_neuron() const {
     bytes += per * static_cast<double>(b->capacity());
   const double neurons = static_cast<double>(active_.size() + reservoir_.size());
   return neurons > 0 ? bytes / neurons : 0.0;
+}
+
+void Ensemble::displace_tagged(int64_t n_tagged, const std::vector<double>& shift) {
+  const int64_t end = std::min(n_tagged, a_hi_);
+  for (int64_t a = a_lo_; a < end; ++a) {
+    double* qa = q(a - a_lo_);
+    for (int k = 0; k < cfg_.K; ++k) qa[k] += shift[k];
+    wrap(qa);
+  }
 }
 
 void Ensemble::wrap(double* qv) const {

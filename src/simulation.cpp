@@ -174,6 +174,17 @@ RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, st
   if (resume) restore_counters(resume->meta.counters, *sweep_owner, *learn, *obs, comm);
   // The quench: the same counters continue under the new physics.
   auto apply_quench = [&](uint64_t step) {
+    if (const int64_t n_tagged = tagged_networks(cfg)) {
+      // Tagged minority (MODEL §4): the physics stays, only these networks
+      // move. Applied at the start of step quench.step like the collective
+      // quench, so a checkpoint at step <= quench.step still displaces on
+      // resume and one after it (whose state carries the shift) does not.
+      ens.displace_tagged(n_tagged, cfg.quench_shift);
+      if (root)
+        log << "[gcnn] quench at step " << step << ": " << n_tagged << " tagged network(s) (a < " << n_tagged
+            << ") displaced by the shift; U, kappa and mu unchanged\n" << std::flush;
+      return;
+    }
     const auto c12 = global_counters(*sweep_owner, *learn, *obs, comm);
     phys = physics_at(cfg, step);
     loss = make_boundary_loss(phys);

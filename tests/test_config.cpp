@@ -85,3 +85,51 @@ TEST(Config, EchoReproducesTheConfiguration) {
 }
 
 }  // namespace
+
+namespace {
+
+// Tagged-minority quench (MODEL.md §4, last paragraph): the landscape stays,
+// round(f M) networks move; anything that would also change U or mu is refused.
+TEST(Config, TaggedQuenchKeepsThePhysicsAndCountsTheTaggedNetworks) {
+  const auto c = gcnn::test::config({{"model.M", "8192"}, {"model.loss", "harmonic"}, {"model.kappa", "4"},
+                                     {"quench.step", "40"}, {"quench.shift", "0.8"},
+                                     {"quench.displace_fraction", "0.25"}});
+  EXPECT_EQ(gcnn::tagged_networks(c), 2048);
+  for (uint64_t step : {uint64_t{0}, uint64_t{39}, uint64_t{40}, uint64_t{5000}}) {
+    const auto p = gcnn::physics_at(c, step);
+    EXPECT_EQ(p.q0, c.q0) << "U's centre moved at step " << step;
+    EXPECT_EQ(p.kappa, c.kappa);
+    EXPECT_EQ(p.mu, c.mu);
+  }
+  // round(f M), not floor: 0.3 * 10 is 2.9999999999999996 in binary.
+  EXPECT_EQ(gcnn::tagged_networks(gcnn::test::config(
+                {{"model.M", "10"}, {"quench.step", "5"}, {"quench.displace_fraction", "0.3"}})),
+            3);
+  EXPECT_EQ(gcnn::tagged_networks(gcnn::test::config({{"model.M", "10"}, {"quench.step", "5"},
+                                                      {"quench.displace_fraction", "1"}})),
+            10);
+  // A collective quench has no tagged networks and shifts U.
+  const auto q = gcnn::test::config({{"quench.step", "40"}, {"quench.shift", "0.8"}});
+  EXPECT_EQ(gcnn::tagged_networks(q), 0);
+  EXPECT_EQ(gcnn::physics_at(q, 40).q0[0], q.q0[0] + 0.8);
+}
+
+TEST(Config, TaggedQuenchRefusesAChangedLandscape) {
+  const std::vector<std::pair<std::string, std::string>> base = {{"quench.step", "40"}, {"quench.shift", "0.5"},
+                                                                 {"quench.displace_fraction", "0.25"}};
+  auto with = [&](std::pair<std::string, std::string> extra) {  // the first value of a key wins
+    std::vector<std::pair<std::string, std::string>> kv = {std::move(extra)};
+    kv.insert(kv.end(), base.begin(), base.end());
+    return error_of(kv);
+  };
+  EXPECT_EQ(error_of(base), "");
+  const std::string landscape = "cannot be combined with quench.kappa_factor != 1 or quench.mu_shift != 0";
+  EXPECT_NE(with({"quench.kappa_factor", "2"}).find(landscape), std::string::npos);
+  EXPECT_NE(with({"quench.mu_shift", "-0.1"}).find(landscape), std::string::npos);
+  EXPECT_NE(with({"quench.step", "0"}).find("needs quench.step > 0"), std::string::npos);
+  EXPECT_NE(with({"model.M", "1"}).find("rounds to no network"), std::string::npos);  // round(0.25) = 0
+  EXPECT_NE(with({"quench.displace_fraction", "1.5"}).find("quench.displace_fraction = '1.5' is out of range"),
+            std::string::npos);
+}
+
+}  // namespace

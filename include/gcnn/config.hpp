@@ -61,6 +61,9 @@ struct Config {
   int64_t quench_step = 0;
   std::vector<double> quench_shift;  // size K
   double quench_kappa_factor = 1, quench_mu_shift = 0;
+  // Tagged-minority quench (MODEL.md §4 last paragraph): > 0 displaces the
+  // networks a < round(fraction*M) by quench_shift instead of shifting U.
+  double quench_displace_fraction = 0;
   int64_t quench_dense_every = 0, quench_dense_steps = 0;
   // [run]
   int64_t steps = 0;
@@ -125,8 +128,12 @@ std::string help_text(const std::string& command);
 std::string config_echo(const Config& c);  // INI text that reproduces the run
 
 // The physics in force for learning step `step` (0-based): the config
-// itself, or after quench.step the quenched U and mu.
+// itself, or after quench.step the quenched U and mu (unchanged for a
+// tagged-minority quench, quench.displace_fraction > 0).
 Config physics_at(const Config& c, uint64_t step);
+// Networks displaced by a tagged-minority quench: those with global id
+// a < round(quench.displace_fraction * M); 0 for a collective quench.
+int64_t tagged_networks(const Config& c);
 // Whether a sample is taken after `step` steps (every sample_every, the last
 // step, and the dense window after a quench).
 bool sample_due(const Config& c, uint64_t step);

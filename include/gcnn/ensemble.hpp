@@ -97,6 +97,9 @@ class Ensemble {
 
   // Wraps q into the box [grid.lo, grid.hi) when model.periodic.
   void wrap(double* q) const;
+  // Tagged-minority quench: q_a += shift (wrapped) for the networks with
+  // global id a < n_tagged; the rest of the ensemble is untouched.
+  void displace_tagged(int64_t n_tagged, const std::vector<double>& shift);
 
  private:
   Config cfg_;
