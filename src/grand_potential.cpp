@@ -13,6 +13,21 @@ namespace {
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 inline double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
 inline double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x)); }
+// Points [n, K] (C order) transposed to one unit-stride array per axis, so
+// the loops over points with one neuron's parameters fixed vectorise; axes
+// beyond K alias axis 0 (their weights are zero).
+struct PointsByAxis {
+  std::vector<double> qk;
+  const double *q0, *q1, *q2;
+  PointsByAxis(const std::vector<double>& pts, int K) : qk(pts.size()) {
+    const size_t n = pts.size() / static_cast<size_t>(K);
+    for (size_t g = 0; g < n; ++g)
+      for (int k = 0; k < K; ++k) qk[k * n + g] = pts[g * K + k];
+    q0 = qk.data();
+    q1 = K > 1 ? qk.data() + n : q0;
+    q2 = K > 2 ? qk.data() + 2 * n : q0;
+  }
+};
 inline double logaddexp(double a, double b) {
   if (a == kNegInf) return b;
   if (b == kNegInf) return a;
@@ -45,12 +60,8 @@ void GrandPotential::evaluate(const std::vector<double>& points, double* omega, 
   const size_t n = points.size() / K;
   const double T = cfg_.T, invT = 1.0 / T, base = cfg_.mu / T - std::log(static_cast<double>(cfg_.M));
   std::vector<double> om(n, 0.0), gr(grad ? n * K : 0, 0.0), lp(lap ? n : 0, 0.0);
-  std::vector<double> qk(n * K);  // points by axis, for unit-stride loads
-  for (size_t g = 0; g < n; ++g)
-    for (int k = 0; k < K; ++k) qk[k * n + g] = points[g * K + k];
-  const double* q0 = qk.data();
-  const double* q1 = K > 1 ? qk.data() + n : q0;
-  const double* q2 = K > 2 ? qk.data() + 2 * n : q0;
+  const PointsByAxis ax(points, K);
+  const double *q0 = ax.q0, *q1 = ax.q1, *q2 = ax.q2;
   double* omp = om.data();
   for (size_t i = 0; i < params_.size(); ++i) {
     const NeuronParams& p = params_[i];
@@ -105,12 +116,9 @@ void GrandPotential::solve_mean_field() {
   const int K = cfg_.K;
   const double T = cfg_.T, invT = 1.0 / T, M = static_cast<double>(cfg_.M), emu = std::exp(cfg_.mu / T);
   omega_.assign(G, 0.0);
-  std::vector<double> pg(G), qk(G * K);
-  for (size_t g = 0; g < G; ++g)
-    for (int k = 0; k < K; ++k) qk[k * G + g] = pts[g * K + k];
-  const double* q0 = qk.data();
-  const double* q1 = K > 1 ? qk.data() + G : q0;
-  const double* q2 = K > 2 ? qk.data() + 2 * G : q0;
+  std::vector<double> pg(G);
+  const PointsByAxis ax(pts, K);
+  const double *q0 = ax.q0, *q1 = ax.q1, *q2 = ax.q2;
   auto update_p = [&] {  // p_g = e^{-Omega/T_q} / Z on the grid (cell probabilities)
     evaluate(pts, omega_.data(), nullptr, nullptr);
     const double om_min = *std::min_element(omega_.begin(), omega_.end());
@@ -175,13 +183,10 @@ void GrandPotential::build_sector_tables() {
   // Lambda(q) = sum_i b_i(q), b_i = 2cosh(y_i) / (M (1 + s_i)), in linear
   // space (finite for |y| <= 709), vectorised over the points.
   log_lambda_.assign(G, 0.0);
-  std::vector<double> lam(G, 0.0), qk(G * K);
-  for (size_t g = 0; g < G; ++g)
-    for (int k = 0; k < K; ++k) qk[k * G + g] = pts[g * K + k];
+  std::vector<double> lam(G, 0.0);
   {
-    const double* q0 = qk.data();
-    const double* q1 = K > 1 ? qk.data() + G : q0;
-    const double* q2 = K > 2 ? qk.data() + 2 * G : q0;
+    const PointsByAxis ax(pts, K);
+    const double *q0 = ax.q0, *q1 = ax.q1, *q2 = ax.q2;
     const double invT = 1.0 / T;
     double* lm = lam.data();
     for (size_t i = 0; i < params_.size(); ++i) {
@@ -246,12 +251,8 @@ MeanFieldOmega::MeanFieldOmega(const GrandPotential& gp)
   const auto pts = gp.grid_.centres();
   const int K = gp.cfg_.K;
   G_ = static_cast<size_t>(gp.grid_.size());
-  std::vector<double> qk(G_ * K);  // points by axis, as in GrandPotential::evaluate
-  for (size_t g = 0; g < G_; ++g)
-    for (int k = 0; k < K; ++k) qk[k * G_ + g] = pts[g * K + k];
-  const double* q0 = qk.data();
-  const double* q1 = K > 1 ? qk.data() + G_ : q0;
-  const double* q2 = K > 2 ? qk.data() + 2 * G_ : q0;
+  const PointsByAxis ax(pts, K);  // as in GrandPotential::evaluate
+  const double *q0 = ax.q0, *q1 = ax.q1, *q2 = ax.q2;
   const double invT = 1.0 / T_;
   two_cosh_.resize(gp.params_.size() * G_);
   for (size_t i = 0; i < gp.params_.size(); ++i) {

@@ -17,12 +17,11 @@
 #include "gcnn/relaxation.hpp"
 #include "gcnn/schrodinger_solver.hpp"
 #include "gcnn/solve_setup.hpp"
+#include "petsc_test_env.hpp"
 #include "test_util.hpp"
 
 namespace {
 using namespace gcnn;
-
-PetscSession* session = nullptr;
 
 // A small version of examples/quench.ini: the same physics per network
 // (kappa = 4, mu = -1.5, rho = 32, so the neurons' share of Omega is the
@@ -180,9 +179,3 @@ TEST(NonlinearFP, CollectiveQuenchRelaxesAtADifferentRateThanLambda1) {
 
 }  // namespace
 
-class PetscEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override { session = new gcnn::PetscSession(""); }
-  void TearDown() override { delete session; }
-};
-[[maybe_unused]] static auto* const petsc_env = ::testing::AddGlobalTestEnvironment(new PetscEnvironment);

@@ -10,12 +10,11 @@
 #include "gcnn/petsc_env.hpp"
 #include "gcnn/schrodinger_solver.hpp"
 #include "gcnn/solve_setup.hpp"
+#include "petsc_test_env.hpp"
 #include "test_util.hpp"
 
 namespace {
 using namespace gcnn;
-
-PetscSession* session = nullptr;
 
 Config cfg1(std::vector<std::pair<std::string, std::string>> kv) { return test::config(std::move(kv)); }
 
@@ -214,12 +213,6 @@ TEST(Solver, LearningEquilibriumGroundStateAndRelaxation) {
 
 }  // namespace
 
-class PetscEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override { session = new gcnn::PetscSession(""); }
-  void TearDown() override { delete session; }
-};
-[[maybe_unused]] static auto* const petsc_env = ::testing::AddGlobalTestEnvironment(new PetscEnvironment);
 
 // The solver's double well is the model's U (MODEL §1), centred at model.q0:
 // shifting q0 and the grid together leaves V on the nodes unchanged.
