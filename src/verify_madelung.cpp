@@ -174,6 +174,8 @@ Continuity continuity(const Verification& v, const std::vector<int64_t>& win, co
   return out;
 }
 
+}  // namespace
+
 // The quantum Hamilton-Jacobi equation at equilibrium (dS/dt = 0), with S of
 // the sign that makes v = grad S / m (S = -F, which leaves |grad S|^2 as is):
 //   |grad S|^2/2m + V = c + hbar^2 Q/2m,   Q = lap sqrt(p) / sqrt(p),
@@ -181,11 +183,6 @@ Continuity continuity(const Verification& v, const std::vector<int64_t>& win, co
 // learning-equilibrium V of §4 contains hbar itself and cancels the Q term
 // identically at equilibrium, so it cannot identify hbar). Fields are pooled
 // per block of samples; y and x carry the spread of their block values.
-struct HamiltonJacobi {
-  double hbar2 = NAN, hbar2_err = NAN, chi2 = NAN;
-  int64_t dof = 0;
-};
-
 HamiltonJacobi hamilton_jacobi(const Verification& v, const std::vector<int64_t>& win) {
   const Grid& g = v.st0.grid;
   const bool per = v.cfg.periodic;
@@ -235,13 +232,15 @@ HamiltonJacobi hamilton_jacobi(const Verification& v, const std::vector<int64_t>
     y[u] = ey.value; sy[u] = ey.error; x[u] = ex.value; sx[u] = ex.error;
   }
   // effective-variance weighted line y = c + hbar^2 x, iterated on hbar^2
-  double h2 = 0;
-  stats::Estimate e{0, INFINITY};
+  // from the unweighted fit (noise may sit in x alone, as for a constant S)
+  stats::Estimate e = stats::wls_slope(x, y, std::vector<double>(Nc, 1.0));
+  double h2 = e.value;
   std::vector<double> se(Nc);
   for (int it = 0; it < 5; ++it) {
     for (size_t u = 0; u < Nc; ++u) se[u] = std::sqrt(sy[u] * sy[u] + h2 * h2 * sx[u] * sx[u]);
     e = stats::wls_slope(x, y, se);
     h2 = e.value;
+    if (!std::isfinite(e.error)) break;
   }
   // intercept and chi^2 of the final fit
   double sw = 0, swx = 0, swy = 0;
@@ -258,8 +257,6 @@ HamiltonJacobi hamilton_jacobi(const Verification& v, const std::vector<int64_t>
   out.dof = static_cast<int64_t>(Nc) - 2;
   return out;
 }
-
-}  // namespace
 
 void madelung_continuity(Verification& v) {
   const bool have = !v.s.phase_field.empty() && !v.s.current.empty();

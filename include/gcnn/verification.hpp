@@ -136,6 +136,15 @@ void hamilton_jacobi_hbar(Verification& v); // T2.9e
 std::vector<double> static_null_coherence(const Verification& v, const Grid& g, const BoundaryLoss& U, int64_t j,
                                           const std::vector<double>& hbar);
 
+// hbar^2 (and a constant) fitted in the quantum Hamilton-Jacobi equation at
+// equilibrium over the samples `win`: |grad S|^2/2m + U = c + (hbar^2/2m) Q,
+// Q = lap sqrt(p)/sqrt(p), from the file's phase_field and histogram.
+struct HamiltonJacobi {
+  double hbar2 = NAN, hbar2_err = NAN, chi2 = NAN;
+  int64_t dof = 0;
+};
+HamiltonJacobi hamilton_jacobi(const Verification& v, const std::vector<int64_t>& win);
+
 // Shared pieces.
 void density_rows(Verification& v, const std::vector<int64_t>& win, const std::vector<double>& pred, double disc,
                   const std::string& id, const std::string& what, std::vector<double>* mean_out,
