@@ -100,6 +100,30 @@ void GrandPotential::evaluate(const std::vector<double>& points, double* omega, 
   }
 }
 
+void GrandPotential::occupancy_moments(const std::vector<double>& points, double* m0, double* m1, double* m2) const {
+  const int K = cfg_.K;
+  const size_t n = points.size() / K;
+  const double T = cfg_.T, invT = 1.0 / T, base = cfg_.mu / T - std::log(static_cast<double>(cfg_.M));
+  std::vector<double> acc(3 * n, 0.0);
+  const PointsByAxis ax(points, K);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const NeuronParams& p = params_[i];
+    const double w0 = p.w[0], w1 = K > 1 ? p.w[1] : 0.0, w2 = K > 2 ? p.w[2] : 0.0, c = p.c;
+    const double el0 = std::exp(base - log1p_s_[i]);
+    for (size_t g = 0; g < n; ++g) {
+      const double y = (c + w0 * ax.q0[g] + w1 * ax.q1[g] + w2 * ax.q2[g]) * invT;
+      const double tc = fm::two_cosh(y), f = -T * std::log(tc), beta = el0 * tc;
+      acc[g] += beta;
+      acc[n + g] += beta * f;
+      acc[2 * n + g] += beta * f * f;
+    }
+  }
+  comm_.sum(acc.data(), acc.size());
+  std::copy(acc.begin(), acc.begin() + static_cast<int64_t>(n), m0);
+  std::copy(acc.begin() + static_cast<int64_t>(n), acc.begin() + static_cast<int64_t>(2 * n), m1);
+  std::copy(acc.begin() + static_cast<int64_t>(2 * n), acc.end(), m2);
+}
+
 std::vector<double> GrandPotential::p_eq() const {
   std::vector<double> p(omega_.size());
   const double om_min = *std::min_element(omega_.begin(), omega_.end());

@@ -50,7 +50,7 @@ TEST(CoherenceNull, StaticResamplingReproducesThePoissonLawAndTheClosedForm) {
   std::vector<double> hbar;
   for (int n = 1; n <= 3; ++n) hbar.push_back(std::fabs(mu) / (2 * std::numbers::pi * n));
   hbar.push_back(0.37);  // off every revival
-  const auto C = verify::static_null_coherence(v, g, *U, 0, hbar);
+  const auto C = verify::static_null_coherence(v, g, *U, 0, hbar).sector;
   for (size_t h = 0; h < hbar.size(); ++h) {
     const double exact = exact_coherence(nu, lnLambda, T, hbar[h], static_cast<int>(s.NT));
     // per cell |Z|/n has sd sqrt((1 - C^2) / 2n); the smaller cell dominates

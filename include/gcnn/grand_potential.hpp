@@ -29,6 +29,12 @@ class GrandPotential {
   // Collective. omega[n], grad[n*K] and lap[n] at n points (grad/lap may be null).
   void evaluate(const std::vector<double>& points, double* omega, double* grad, double* lap) const;
 
+  // Collective. Moments of f_i(q) over the neurons a network at q holds,
+  // weighted by their odds beta_i(q) = e^{-(f_i(q) - mu)/T}/(M(1 + s_i)):
+  // m0 = sum beta_i (= <N|q> in the dilute limit), m1 = sum beta_i f_i,
+  // m2 = sum beta_i f_i^2, at n points (verify's static null of C_set).
+  void occupancy_moments(const std::vector<double>& points, double* m0, double* m1, double* m2) const;
+
   const Grid& grid() const { return grid_; }
   const std::vector<double>& omega() const { return omega_; }  // at grid cell centres
   std::vector<double> p_eq() const;                               // normalised density on the grid

@@ -133,8 +133,13 @@ void hamilton_jacobi_hbar(Verification& v); // T2.9e
 // The static-resampling null of C(hbar) for sample j: q uniform in the cells
 // of the measured histogram, N drawn from the model's P(N|q) (the file's
 // ln e_N table), F_N(q) = U(q) - T ln e_N(q), no dynamics. Deterministic.
-std::vector<double> static_null_coherence(const Verification& v, const Grid& g, const BoundaryLoss& U, int64_t j,
-                                          const std::vector<double>& hbar);
+// With `moments` (per cell mean and variance of f_i over a network's
+// neurons, stride 2) it also gives the null of C_set.
+struct NullCoherence {
+  std::vector<double> sector, set;
+};
+NullCoherence static_null_coherence(const Verification& v, const Grid& g, const BoundaryLoss& U, int64_t j,
+                                    const std::vector<double>& hbar, const std::vector<double>* moments = nullptr);
 
 // hbar^2 (and a constant) fitted in the quantum Hamilton-Jacobi equation at
 // equilibrium over the samples `win`: |grad S|^2/2m + U = c + (hbar^2/2m) Q,
