@@ -290,7 +290,8 @@ void madelung_continuity(Verification& v) {
     int64_t j0 = -1;
     for (int64_t j = 0; j < v.s.S; ++j)
       if (v.s.step[j] == v.cfg.quench_step) j0 = j;
-    if (j0 >= 0) {
+    if (j0 >= 0 && tagged_networks(v.cfg) > 0) ++j0;  // the first displaced sample (see quench_relaxation)
+    if (j0 >= 0 && j0 < v.s.S) {
       const Config phys1 = physics_at(v.cfg, static_cast<uint64_t>(v.cfg.quench_step));
       const SolveSetup st1 = make_solve_setup(with(phys1, "learning_equilibrium", "nelson"), v.comm);
       rows_for(uniform_window(v.s, j0, v.cfg.verify_dynamics_samples), st1.omega_Tq, phys1, "after the quench", "q");

@@ -187,7 +187,11 @@ void quench_relaxation(Verification& v) {
   for (int64_t j = 0; j < s.S; ++j)
     if (s.step[j] == cfg.quench_step) j0 = j;
   const Config phys1 = physics_at(cfg, static_cast<uint64_t>(cfg.quench_step));
-  const auto wq = j0 >= 0 ? uniform_window(s, j0, cfg.verify_dynamics_samples) : std::vector<int64_t>{};
+  auto wq = j0 >= 0 ? uniform_window(s, j0, cfg.verify_dynamics_samples) : std::vector<int64_t>{};
+  // The sample at quench.step is taken before that step. A collective quench
+  // changes U, not q, so it is the right start; a tagged minority is displaced
+  // at the start of the step, so its first displaced sample is the next one.
+  if (tagged_networks(cfg) > 0 && !wq.empty()) wq.erase(wq.begin());
   if (wq.size() < 4) {
     v.rows.push_back(Row{1, "T1.4", "relaxation after the quench", NAN, NAN, NAN, 0, -1,
                          "not evaluated: no sample at quench.step or too few evenly spaced samples after it", {}});
