@@ -81,247 +81,289 @@ bool file_exists(const std::string& p) {
 
 }  // namespace
 
-RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, std::ostream& log, Resume* resume) {
-  const bool root = comm.root();
-  const double t0 = MPI_Wtime();
-  const std::string run_id = resume ? resume->meta.run_id : make_run_id(comm);
-  const uint64_t start = resume ? resume->meta.step : 0;
-  if (root) {
-    log << "gcnn run: M = " << cfg.M << " networks, R = " << cfg.R() << " neurons, K = " << cfg.K << ", "
-        << comm.size() << " rank(s), run id " << run_id << "\n";
-    log << "please cite: M. I. Katsnelson and V. Vanchurin, Found. Phys. 51, 94 (2021), "
-           "doi:10.1007/s10701-021-00503-3 (see CITATION.cff)\n";
-    if (resume)
-      log << "resuming from " << resume->path << " at step " << start << " (written on " << resume->meta.n_ranks
-          << " rank(s) by gcnn " << resume->meta.version << ", git " << resume->meta.git_sha << ")\n";
-    log << "---- configuration ----\n" << config_echo(cfg) << "-----------------------\n" << std::flush;
+namespace {
+
+// One `gcnn run`, as a pipeline of named stages (run() below). Fresh and
+// resumed runs differ only in where the state and the results file come
+// from (open_results, attach_ensemble); everything after is one path.
+class Run {
+ public:
+  Run(const Config& cfg, const Comm& comm, bool overwrite, std::ostream& log, Resume* resume)
+      : cfg_(cfg), comm_(comm), log_(log), overwrite_(overwrite), resume_(resume), root_(comm.root()),
+        t0_(MPI_Wtime()), run_id_(resume ? resume->meta.run_id : make_run_id(comm)),
+        start_(resume ? resume->meta.step : 0), store_(checkpoint_dir(cfg), static_cast<int>(cfg.checkpoint_keep), comm),
+        last_checkpoint_(resume ? start_ : ~uint64_t{0}) {}
+
+  RunResult run() {
+    announce();
+    prepare_checkpoint_dir();
+    open_results();
+    set_physics(start_);
+    if (interrupted_in_setup("analytic Omega")) return res_;
+    attach_ensemble();
+    declare_particles();
+    if (!out_->appending()) last_ = sample();
+    if (interrupted_in_setup("allocation and first sample")) {
+      out_->flush();
+      return res_;
+    }
+    advance();
+    finish();
+    return res_;
   }
-  CheckpointStore store(checkpoint_dir(cfg), static_cast<int>(cfg.checkpoint_keep), comm);
-  store.ensure_dir();
-  if (!resume) {
-    // Checkpoints of an earlier run in the same directory would be taken for
-    // this run's by --resume latest and by pruning: replace them only with --overwrite.
-    const auto old = store.list();
-    if (!old.empty()) {
-      if (!overwrite)
-        throw ConfigError("checkpoint directory '" + store.dir() + "' holds checkpoints of an earlier run (" + old[0] +
-                          "); continue it with --resume latest, pass --overwrite to replace it, or set checkpoint.dir");
-      if (root) {
-        for (const auto& p : old) std::remove(p.c_str());
-        log << "removed " << old.size() << " checkpoint(s) of the overwritten run from " << store.dir() << "\n";
-      }
-      comm.barrier();
+
+ private:
+  void announce() {
+    if (!root_) return;
+    log_ << "gcnn run: M = " << cfg_.M << " networks, R = " << cfg_.R() << " neurons, K = " << cfg_.K << ", "
+         << comm_.size() << " rank(s), run id " << run_id_ << "\n";
+    log_ << "please cite: M. I. Katsnelson and V. Vanchurin, Found. Phys. 51, 94 (2021), "
+            "doi:10.1007/s10701-021-00503-3 (see CITATION.cff)\n";
+    if (resume_)
+      log_ << "resuming from " << resume_->path << " at step " << start_ << " (written on " << resume_->meta.n_ranks
+           << " rank(s) by gcnn " << resume_->meta.version << ", git " << resume_->meta.git_sha << ")\n";
+    log_ << "---- configuration ----\n" << config_echo(cfg_) << "-----------------------\n" << std::flush;
+  }
+
+  // Checkpoints of an earlier run in the same directory would be taken for
+  // this run's by --resume latest and by pruning: replace them only with --overwrite.
+  void prepare_checkpoint_dir() {
+    store_.ensure_dir();
+    if (resume_) return;
+    const auto old = store_.list();
+    if (old.empty()) return;
+    if (!overwrite_)
+      throw ConfigError("checkpoint directory '" + store_.dir() + "' holds checkpoints of an earlier run (" + old[0] +
+                        "); continue it with --resume latest, pass --overwrite to replace it, or set checkpoint.dir");
+    if (root_) {
+      for (const auto& p : old) std::remove(p.c_str());
+      log_ << "removed " << old.size() << " checkpoint(s) of the overwritten run from " << store_.dir() << "\n";
+    }
+    comm_.barrier();
+  }
+
+  // A fresh results file, or the resumed run's file truncated to the checkpoint.
+  void open_results() {
+    if (!resume_) {
+      out_ = std::make_unique<ResultsFile>(cfg_.output, overwrite_, comm_, cfg_, run_id_);
+      return;
+    }
+    int exists = root_ && file_exists(cfg_.output) ? 1 : 0;
+    comm_.bcast(&exists, 1);
+    if (exists) {
+      ResultsFile::Append how;
+      how.keep_samples = resume_->meta.n_samples;
+      how.note = "resumed at step " + std::to_string(start_) + " on " + std::to_string(comm_.size()) +
+                 " rank(s) from " + resume_->path;
+      out_ = std::make_unique<ResultsFile>(cfg_.output, comm_, run_id_, how);
+    } else if (cfg_.output == resume_->original_output) {
+      throw ConfigError("results file '" + cfg_.output + "' of the resumed run is missing; pass --output NEW.h5 " +
+                        "to continue into a new results file");
+    } else {
+      out_ = std::make_unique<ResultsFile>(cfg_.output, overwrite_, comm_, cfg_, run_id_);
     }
   }
 
-  // The physics in force (loss, learning, exchange, observables' analytic
-  // tables) is that of physics_at(step); a quench rebuilds it once.
-  Config phys = physics_at(cfg, start);
-  auto loss = make_boundary_loss(phys);
-  // Results: a fresh file, or the resumed run's file truncated to the checkpoint.
-  std::unique_ptr<ResultsFile> outp;
-  if (resume) {
-    int exists = root && file_exists(cfg.output) ? 1 : 0;
-    comm.bcast(&exists, 1);
-    if (exists) {
-      ResultsFile::Append how;
-      how.keep_samples = resume->meta.n_samples;
-      how.note = "resumed at step " + std::to_string(start) + " on " + std::to_string(comm.size()) +
-                 " rank(s) from " + resume->path;
-      outp = std::make_unique<ResultsFile>(cfg.output, comm, run_id, how);
-    } else if (cfg.output == resume->original_output) {
-      throw ConfigError("results file '" + cfg.output + "' of the resumed run is missing; pass --output NEW.h5 " +
-                        "to continue into a new results file");
-    } else {
-      outp = std::make_unique<ResultsFile>(cfg.output, overwrite, comm, cfg, run_id);
+  // The physics in force from `step` on (physics_at): the loss, the
+  // observables' analytic tables and, once the ensemble exists, the learning
+  // step and the exchange. Used at the start and at a collective quench, where
+  // the counters continue under the new physics.
+  void set_physics(uint64_t step) {
+    const bool quench = obs_ != nullptr;
+    std::array<int64_t, 12> counters{};
+    if (quench) counters = global_counters(*sweep_, *learn_, *obs_, comm_);
+    phys_ = physics_at(cfg_, step);
+    loss_ = make_boundary_loss(phys_);
+    {
+      GrandPotential gp(phys_, comm_);  // tables only; its neuron copy is freed at scope end
+      obs_ = std::make_unique<Observables>(phys_, gp, *loss_);
+      if (!quench) {
+        if (root_)
+          log_ << "analytic Omega: mean-field iterations " << gp.iterations() << " (residual " << gp.residual()
+               << "), predicted occupied fraction " << gp.predicted_occupancy() << ", sector free energy "
+               << gp.sector_method() << "\n" << std::flush;
+        obs_->declare(*out_);
+        if (!out_->appending()) obs_->write_static(*out_, gp);
+      } else if (root_) {
+        log_ << "[gcnn] quench at step " << step << ": U centre shifted, kappa x " << cfg_.quench_kappa_factor
+             << ", mu = " << phys_.mu << "; predicted occupied fraction now " << gp.predicted_occupancy() << "\n"
+             << std::flush;
+      }
     }
-  } else {
-    outp = std::make_unique<ResultsFile>(cfg.output, overwrite, comm, cfg, run_id);
+    if (!ens_) return;
+    set_dynamics();
+    restore_counters(counters, *sweep_, *learn_, *obs_, comm_);
   }
-  ResultsFile& out = *outp;
-  std::unique_ptr<Observables> obs;
-  {
-    GrandPotential gp(phys, comm);  // tables only; its neuron copy is freed at scope end
-    if (root)
-      log << "analytic Omega: mean-field iterations " << gp.iterations() << " (residual " << gp.residual()
-          << "), predicted occupied fraction " << gp.predicted_occupancy() << ", sector free energy "
-          << gp.sector_method() << "\n" << std::flush;
-    obs = std::make_unique<Observables>(phys, gp, *loss);
-    obs->declare(out);
-    if (!out.appending()) obs->write_static(out, gp);
+
+  void set_dynamics() {
+    ens_->set_physics(phys_);
+    learn_ = make_learning_step(phys_, *loss_);
+    sweep_ = std::make_unique<ExchangeSweep>(*ens_);
+  }
+
+  // The state: the checkpoint's, or a fresh one from the seed.
+  void attach_ensemble() {
+    ens_ = resume_ ? std::move(resume_->ensemble) : std::make_unique<Ensemble>(cfg_, comm_);
+    set_dynamics();
+    if (resume_) restore_counters(resume_->meta.counters, *sweep_, *learn_, *obs_, comm_);
+  }
+
+  // A tagged minority (MODEL §4): the physics stays, only the networks
+  // a < round(f M) move. Applied at the start of step quench.step like the
+  // collective quench, so a checkpoint at step <= quench.step still displaces
+  // on resume and one after it (whose state carries the shift) does not.
+  void quench(uint64_t step) {
+    const int64_t n_tagged = tagged_networks(cfg_);
+    if (n_tagged == 0) return set_physics(step);
+    ens_->displace_tagged(n_tagged, cfg_.quench_shift);
+    if (root_)
+      log_ << "[gcnn] quench at step " << step << ": " << n_tagged << " tagged network(s) (a < " << n_tagged
+           << ") displaced by the shift; U, kappa and mu unchanged\n" << std::flush;
   }
 
   // A signal during setup (Omega, allocation, the first sample: minutes at
-  // scale) stops here with exit 75 and no checkpoint: no step was taken, so
+  // scale) stops the run with exit 75 and no checkpoint: no step was taken, so
   // the next attempt starts (or resumes) exactly as this one did.
-  auto interrupted_in_setup = [&](const char* stage) {
-    const int sig = agreed_signal(comm);
-    if (sig != 0 && root)
-      log << "[gcnn] signal " << sig << " (" << strsignal(sig) << ") during setup (" << stage
-          << "): stopping before any step; nothing to checkpoint, resubmit to start again\n" << std::flush;
-    return sig;
-  };
-  RunResult res;
-  if ((res.signal = interrupted_in_setup("analytic Omega"))) {
-    res.interrupted = true;
-    return res;
+  bool interrupted_in_setup(const char* stage) {
+    res_.signal = agreed_signal(comm_);
+    if (res_.signal == 0) return false;
+    res_.interrupted = true;
+    if (root_)
+      log_ << "[gcnn] signal " << res_.signal << " (" << strsignal(res_.signal) << ") during setup (" << stage
+           << "): stopping before any step; nothing to checkpoint, resubmit to start again\n" << std::flush;
+    return true;
   }
-  std::unique_ptr<Ensemble> ens_owner = resume ? std::move(resume->ensemble) : std::make_unique<Ensemble>(cfg, comm);
-  Ensemble& ens = *ens_owner;
-  ens.set_physics(phys);
-  auto learn = make_learning_step(phys, *loss);
-  auto sweep_owner = std::make_unique<ExchangeSweep>(ens);
-  if (resume) restore_counters(resume->meta.counters, *sweep_owner, *learn, *obs, comm);
-  // The quench: the same counters continue under the new physics.
-  auto apply_quench = [&](uint64_t step) {
-    if (const int64_t n_tagged = tagged_networks(cfg)) {
-      // Tagged minority (MODEL §4): the physics stays, only these networks
-      // move. Applied at the start of step quench.step like the collective
-      // quench, so a checkpoint at step <= quench.step still displaces on
-      // resume and one after it (whose state carries the shift) does not.
-      ens.displace_tagged(n_tagged, cfg.quench_shift);
-      if (root)
-        log << "[gcnn] quench at step " << step << ": " << n_tagged << " tagged network(s) (a < " << n_tagged
-            << ") displaced by the shift; U, kappa and mu unchanged\n" << std::flush;
-      return;
-    }
-    const auto c12 = global_counters(*sweep_owner, *learn, *obs, comm);
-    phys = physics_at(cfg, step);
-    loss = make_boundary_loss(phys);
-    learn = make_learning_step(phys, *loss);
-    ens.set_physics(phys);
-    sweep_owner = std::make_unique<ExchangeSweep>(ens);
-    GrandPotential gp(phys, comm);
-    obs = std::make_unique<Observables>(phys, gp, *loss);
-    restore_counters(c12, *sweep_owner, *learn, *obs, comm);
-    if (root)
-      log << "[gcnn] quench at step " << step << ": U centre shifted, kappa x " << cfg.quench_kappa_factor
-          << ", mu = " << phys.mu << "; predicted occupied fraction now " << gp.predicted_occupancy() << "\n"
-          << std::flush;
-  };
 
-  int64_t n_sub = std::min<int64_t>(cfg.particles, cfg.M), j_lo = 0, j_hi = 0;
-  std::vector<double> pbuf;
-  if (n_sub > 0) {
-    std::vector<int64_t> ids(static_cast<size_t>(n_sub));
-    for (int64_t j = 0; j < n_sub; ++j) ids[j] = static_cast<int64_t>((static_cast<__int128>(j) * cfg.M) / n_sub);
-    out.declare_particles(n_sub, cfg.K, ids);
-    particle_rows(cfg, ens.a_lo(), ens.a_lo() + ens.n_local(), n_sub, j_lo, j_hi);
+  // The particle subsample: networks a_j = floor(j M / n_sub).
+  void declare_particles() {
+    n_sub_ = std::min<int64_t>(cfg_.particles, cfg_.M);
+    if (n_sub_ == 0) return;
+    std::vector<int64_t> ids(static_cast<size_t>(n_sub_));
+    for (int64_t j = 0; j < n_sub_; ++j) ids[j] = static_cast<int64_t>((static_cast<__int128>(j) * cfg_.M) / n_sub_);
+    out_->declare_particles(n_sub_, cfg_.K, ids);
+    particle_rows(cfg_, ens_->a_lo(), ens_->a_lo() + ens_->n_local(), n_sub_, j_lo_, j_hi_);
   }
-  auto take_sample = [&]() {
-    if (n_sub > 0) {
-      pbuf.clear();
-      for (int64_t j = j_lo; j < j_hi; ++j) {
-        const int64_t a = static_cast<int64_t>((static_cast<__int128>(j) * cfg.M) / n_sub);
-        const double* q = ens.q(a - ens.a_lo());
-        pbuf.insert(pbuf.end(), q, q + cfg.K);
+
+  SampleSummary sample() {
+    if (n_sub_ > 0) {
+      pbuf_.clear();
+      for (int64_t j = j_lo_; j < j_hi_; ++j) {
+        const int64_t a = static_cast<int64_t>((static_cast<__int128>(j) * cfg_.M) / n_sub_);
+        const double* q = ens_->q(a - ens_->a_lo());
+        pbuf_.insert(pbuf_.end(), q, q + cfg_.K);
       }
-      out.put_particles(j_lo, pbuf);
+      out_->put_particles(j_lo_, pbuf_);
     }
-    return obs->sample(ens, sweep_owner->counters(), *learn, out);
-  };
+    return obs_->sample(*ens_, sweep_->counters(), *learn_, *out_);
+  }
 
-  uint64_t last_checkpoint = resume ? start : ~uint64_t{0};
-  auto checkpoint = [&](uint64_t step) {
+  void checkpoint(uint64_t step) {
     const double tc = MPI_Wtime();
-    out.flush();  // the samples the checkpoint counts are on disk first
+    out_->flush();  // the samples the checkpoint counts are on disk first
     CheckpointMeta m;
     m.step = step;
-    m.run_id = run_id;
-    m.config_ini = config_echo(cfg);
-    m.digest = compute_digest(ens).text();
-    m.n_samples = out.samples();
-    m.counters = global_counters(*sweep_owner, *learn, *obs, comm);
-    const std::string path = store.path_for(step);
-    const double bytes = write_checkpoint(path, ens, m);
-    store.prune();
-    last_checkpoint = step;
+    m.run_id = run_id_;
+    m.config_ini = config_echo(cfg_);
+    m.digest = compute_digest(*ens_).text();
+    m.n_samples = out_->samples();
+    m.counters = global_counters(*sweep_, *learn_, *obs_, comm_);
+    const std::string path = store_.path_for(step);
+    const double bytes = write_checkpoint(path, *ens_, m);
+    store_.prune();
+    last_checkpoint_ = step;
     const double dt = MPI_Wtime() - tc;
-    if (root) {
+    if (root_) {
       char b[512];
       std::snprintf(b, sizeof(b), "[gcnn] checkpoint step %llu -> %s (%.1f MB in %.2fs, %.0f MB/s)\n",
                     static_cast<unsigned long long>(step), path.c_str(), bytes / 1e6, dt, bytes / 1e6 / dt);
-      log << b << std::flush;
+      log_ << b << std::flush;
     }
-  };
-
-  SampleSummary last;
-  if (!out.appending()) last = take_sample();
-  if ((res.signal = interrupted_in_setup("allocation and first sample"))) {
-    res.interrupted = true;
-    out.flush();
-    return res;
   }
-  RunControl control(cfg, comm);
-  const double t_start = MPI_Wtime();
-  double t_last_print = t_start;
-  int64_t neuron_updates = 0;
-  const uint64_t S = static_cast<uint64_t>(cfg.steps);
-  if (root && start >= S)
-    log << "the run is already complete at step " << start << " (run.steps = " << S << ")\n";
-  for (uint64_t s = start; s < S; ++s) {
-    if (cfg.quench_step > 0 && s == static_cast<uint64_t>(cfg.quench_step)) apply_quench(s);
-    neuron_updates += static_cast<int64_t>(ens.active().size());
+
+  // One learning step s -> s + 1: quench, learning, exchange, sample.
+  void step(uint64_t s) {
+    if (cfg_.quench_step > 0 && s == static_cast<uint64_t>(cfg_.quench_step)) quench(s);
+    neuron_updates_ += static_cast<int64_t>(ens_->active().size());
     // The current at the coming sample is measured over this one step.
-    if (sample_due(cfg, s + 1)) obs->remember_q_before_step(ens);
-    learn->advance(ens, s);
-    ens.set_step(s + 1);
-    if (cfg.exchange_every > 0 && (s + 1) % static_cast<uint64_t>(cfg.exchange_every) == 0)
-      sweep_owner->run(ens, s + 1);
-    if (sample_due(cfg, s + 1)) last = take_sample();
-    const RunControl::Decision d = control.after_step(s + 1, S);
-    if (d.checkpoint) {
-      checkpoint(s + 1);
-      control.checkpoint_written();
-    }
-    if (d.stop) {
-      res.interrupted = true;
-      res.signal = d.signal;
-      if (root)
-        log << "[gcnn] signal " << d.signal << " (" << strsignal(d.signal) << "): checkpointed at step " << s + 1
-            << "; continue with --resume latest\n" << std::flush;
-      break;
-    }
-    if (root && cfg.progress_seconds > 0) {
+    if (sample_due(cfg_, s + 1)) obs_->remember_q_before_step(*ens_);
+    learn_->advance(*ens_, s);
+    ens_->set_step(s + 1);
+    if (cfg_.exchange_every > 0 && (s + 1) % static_cast<uint64_t>(cfg_.exchange_every) == 0)
+      sweep_->run(*ens_, s + 1);
+    if (sample_due(cfg_, s + 1)) last_ = sample();
+  }
+
+  // The step loop with its checkpoints, signals and progress lines.
+  void advance() {
+    RunControl control(cfg_, comm_);
+    t_start_ = MPI_Wtime();
+    double t_last_print = t_start_;
+    const uint64_t S = static_cast<uint64_t>(cfg_.steps);
+    if (root_ && start_ >= S)
+      log_ << "the run is already complete at step " << start_ << " (run.steps = " << S << ")\n";
+    for (uint64_t s = start_; s < S; ++s) {
+      step(s);
+      const RunControl::Decision d = control.after_step(s + 1, S);
+      if (d.checkpoint) {
+        checkpoint(s + 1);
+        control.checkpoint_written();
+      }
+      if (d.stop) {
+        res_.interrupted = true;
+        res_.signal = d.signal;
+        if (root_)
+          log_ << "[gcnn] signal " << d.signal << " (" << strsignal(d.signal) << "): checkpointed at step " << s + 1
+               << "; continue with --resume latest\n" << std::flush;
+        break;
+      }
       const double now = MPI_Wtime();
-      if (now - t_last_print >= cfg.progress_seconds) {
+      if (root_ && cfg_.progress_seconds > 0 && now - t_last_print >= cfg_.progress_seconds) {
         t_last_print = now;
-        const double rate = static_cast<double>(s + 1 - start) / (now - t_start);
-        char b[320];
-        std::snprintf(b, sizeof(b),
-                      "[gcnn] step %llu/%llu (%.1f%%)  t=%.4g  %.0f steps/s  ETA %s  <N>=%.2f  reservoir %.1f%%  "
-                      "acc join %.3f leave %.3f%s\n",
-                      static_cast<unsigned long long>(s + 1), static_cast<unsigned long long>(S),
-                      100.0 * static_cast<double>(s + 1) / static_cast<double>(S),
-                      static_cast<double>(s + 1) * cfg.eta, rate,
-                      fmt_seconds(static_cast<double>(S - s - 1) / rate).c_str(), last.mean_N,
-                      100.0 * last.reservoir_fraction, last.join_acceptance, last.leave_acceptance,
-                      mala_text(cfg, last).c_str());
-        log << b << std::flush;
+        progress(s + 1, now);
       }
     }
+    // A run that reached its end but whose final checkpoint is missing (e.g.
+    // resumed from an earlier one with at_end set) gets it here.
+    if (!res_.interrupted && cfg_.checkpoint_at_end && ens_->step() == S && last_checkpoint_ != S) checkpoint(S);
   }
-  // A run that reached its end but whose final checkpoint is missing (e.g.
-  // resumed from an earlier one with at_end set) gets it here.
-  if (!res.interrupted && cfg.checkpoint_at_end && ens.step() == S && last_checkpoint != S) checkpoint(S);
-  const double t_end = MPI_Wtime();
 
-  res.digest = compute_digest(ens);
-  res.wall_seconds = t_end - t0;
-  const int64_t total_updates = comm.sum(neuron_updates);
-  res.neuron_updates_per_second = total_updates / std::max(1e-9, t_end - t_start);
-  if (res.interrupted) {
-    out.flush();
-    return res;
+  void progress(uint64_t done, double now) {
+    const uint64_t S = static_cast<uint64_t>(cfg_.steps);
+    const double rate = static_cast<double>(done - start_) / (now - t_start_);
+    char b[320];
+    std::snprintf(b, sizeof(b),
+                  "[gcnn] step %llu/%llu (%.1f%%)  t=%.4g  %.0f steps/s  ETA %s  <N>=%.2f  reservoir %.1f%%  "
+                  "acc join %.3f leave %.3f%s\n",
+                  static_cast<unsigned long long>(done), static_cast<unsigned long long>(S),
+                  100.0 * static_cast<double>(done) / static_cast<double>(S), static_cast<double>(done) * cfg_.eta,
+                  rate, fmt_seconds(static_cast<double>(S - done) / rate).c_str(), last_.mean_N,
+                  100.0 * last_.reservoir_fraction, last_.join_acceptance, last_.leave_acceptance,
+                  mala_text(cfg_, last_).c_str());
+    log_ << b << std::flush;
   }
-  {
-    h5::Handle g = h5::create_group(out.file(), "digest");
-    h5::attr(g, "state", res.digest.text());
-    h5::attr(g, "step", static_cast<int64_t>(res.digest.step));
-    h5::attr(g, "description", std::string("state digest of the final step; see README 'State digest'"));
+
+  // The digest, the results file's closing group and the summary.
+  void finish() {
+    const double t_end = MPI_Wtime();
+    res_.digest = compute_digest(*ens_);
+    res_.wall_seconds = t_end - t0_;
+    const int64_t total_updates = comm_.sum(neuron_updates_);
+    res_.neuron_updates_per_second = total_updates / std::max(1e-9, t_end - t_start_);
+    if (res_.interrupted) {
+      out_->flush();
+      return;
+    }
+    {
+      h5::Handle g = h5::create_group(out_->file(), "digest");
+      h5::attr(g, "state", res_.digest.text());
+      h5::attr(g, "step", static_cast<int64_t>(res_.digest.step));
+      h5::attr(g, "description", std::string("state digest of the final step; see README 'State digest'"));
+    }
+    out_->flush();
+    if (root_) summary();
   }
-  out.flush();
-  if (root) {
+
+  void summary() {
     char b[512];
     std::snprintf(b, sizeof(b),
                   "---- summary ----\n"
@@ -331,14 +373,45 @@ RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, st
                   "coherence at hbar_mu: sector %.4f, set %.4f\n"
                   "results: %s (%lld samples)\n"
                   "digest %s\n",
-                  static_cast<unsigned long long>(S), static_cast<double>(S) * cfg.eta,
-                  fmt_seconds(res.wall_seconds).c_str(), res.neuron_updates_per_second, comm.size(), last.mean_N,
-                  100.0 * last.reservoir_fraction, last.join_acceptance, last.leave_acceptance, last.delta_F_mean,
-                  last.delta_F_std, cfg.mu, last.coherence_sector_at_hbar_mu, last.coherence_set_at_hbar_mu,
-                  cfg.output.c_str(), static_cast<long long>(out.samples()), res.digest.text().c_str());
-    log << b << std::flush;
+                  static_cast<unsigned long long>(cfg_.steps), static_cast<double>(cfg_.steps) * cfg_.eta,
+                  fmt_seconds(res_.wall_seconds).c_str(), res_.neuron_updates_per_second, comm_.size(), last_.mean_N,
+                  100.0 * last_.reservoir_fraction, last_.join_acceptance, last_.leave_acceptance,
+                  last_.delta_F_mean, last_.delta_F_std, cfg_.mu, last_.coherence_sector_at_hbar_mu,
+                  last_.coherence_set_at_hbar_mu, cfg_.output.c_str(), static_cast<long long>(out_->samples()),
+                  res_.digest.text().c_str());
+    log_ << b << std::flush;
   }
-  return res;
+
+  const Config& cfg_;
+  const Comm& comm_;
+  std::ostream& log_;
+  const bool overwrite_;
+  Resume* resume_;
+  const bool root_;
+  const double t0_;
+  const std::string run_id_;
+  const uint64_t start_;
+  CheckpointStore store_;
+  uint64_t last_checkpoint_;
+  Config phys_;
+  std::unique_ptr<BoundaryLoss> loss_;
+  std::unique_ptr<ResultsFile> out_;
+  std::unique_ptr<Observables> obs_;
+  std::unique_ptr<Ensemble> ens_;
+  std::unique_ptr<LearningStep> learn_;
+  std::unique_ptr<ExchangeSweep> sweep_;
+  int64_t n_sub_ = 0, j_lo_ = 0, j_hi_ = 0;
+  std::vector<double> pbuf_;
+  SampleSummary last_;
+  double t_start_ = 0;
+  int64_t neuron_updates_ = 0;
+  RunResult res_;
+};
+
+}  // namespace
+
+RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, std::ostream& log, Resume* resume) {
+  return Run(cfg, comm, overwrite, log, resume).run();
 }
 
 }  // namespace gcnn
