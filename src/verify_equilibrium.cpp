@@ -156,8 +156,8 @@ void density_rows(Verification& v, const std::vector<int64_t>& win, const std::v
     r.extra["outside_predicted"] = pred_outside;
   }
   v.rows.push_back(r);
-  std::vector<double> mean, sigma;  // KS and the stored density: on the grid only
-  cell_means(v, win, pred, false, mean, sigma);
+  std::vector<double> mean = mw, sigma = sw;  // KS and the stored density: on the grid only
+  if (pred_outside >= 0) cell_means(v, win, pred, false, mean, sigma);
   if (v.cfg.K == 1) {
     const double D = stats::ks(mean, pred);
     const auto fk = stats::noise_floor(pred, sigma, 400, kSeed + 1, [&](const std::vector<double>& ph) {

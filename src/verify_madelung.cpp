@@ -25,7 +25,6 @@ namespace {
 // and current j (K components), in the run's units.
 struct Fields {
   std::vector<double> p, S, j;
-  std::vector<int64_t> n;  // networks in the cell (that entered S)
 };
 
 Fields fields_at(const Verification& v, int64_t jj) {
@@ -37,11 +36,9 @@ Fields fields_at(const Verification& v, int64_t jj) {
   f.p.resize(C);
   f.S.assign(C, NAN);
   f.j.resize(C * K);
-  f.n.resize(C);
   for (size_t c = 0; c < C; ++c) {
     f.p[c] = static_cast<double>(s.hist[jj * s.cells + c]) / norm;
     const double* ph = &s.phase_field[(static_cast<size_t>(jj) * C + c) * 3];
-    f.n[c] = static_cast<int64_t>(ph[2]);
     if (ph[2] > 0) f.S[c] = ph[0] / ph[2];
     for (int k = 0; k < K; ++k) f.j[c * K + k] = s.current[((static_cast<size_t>(jj) * C + c) * K + k) * 2] / norm;
   }
@@ -298,10 +295,6 @@ void madelung_continuity(Verification& v) {
     }
   }
 }
-
-}  // namespace gcnn::verify
-
-namespace gcnn::verify {
 
 void hamilton_jacobi_hbar(Verification& v) {
   const double hmu = v.phys0.hbar_scale * std::fabs(v.phys0.mu) / (2 * std::numbers::pi), hE = 2 * v.phys0.Tq;
