@@ -82,6 +82,141 @@ std::string parent_dir(const std::string& path) {
   return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
 }
 
+// The components' restart records: /state/restart/<name> [n] int64 with
+// @names (one per line), and the list of components on the group. Rank 0
+// writes the values (global sums); the others take part collectively.
+void write_restart_state(hid_t state, const RestartState& rs, bool root) {
+  h5::Handle g = h5::create_group(state, "restart");
+  std::string components;
+  for (const auto& [comp, rec] : rs) {
+    components += comp + "\n";
+    std::string names;
+    std::vector<int64_t> v;
+    for (const auto& [n, x] : rec.values()) {
+      names += n + "\n";
+      v.push_back(x);
+    }
+    const hsize_t n = v.size();
+    h5::Handle d = h5::create_checked_dataset(g, comp, H5T_NATIVE_INT64, {n});
+    h5::write_slab(d, H5T_NATIVE_INT64, {0}, {root ? n : hsize_t{0}}, v.data());
+    h5::attr(d, "names", names);
+  }
+  h5::attr(g, "components", components);
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t nl = text.find('\n', pos);
+    out.push_back(text.substr(pos, nl - pos));
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  return out;
+}
+
+// Schema 2 stored the counters as one anonymous [12] array; their names, in
+// its order, so that such a checkpoint still resumes.
+RestartState schema2_restart_state(hid_t f) {
+  static const char* kExchange[4] = {"join_proposed", "join_accepted", "leave_proposed", "leave_accepted"};
+  static const char* kObs[6] = {"join_proposed_at_sample", "join_accepted_at_sample", "leave_proposed_at_sample",
+                                "leave_accepted_at_sample", "mala_proposed_at_sample", "mala_accepted_at_sample"};
+  int64_t c[12];
+  h5::Handle d = h5::open_dataset(f, "state/counters");
+  if (h5::dims_of(d) != std::vector<hsize_t>{12}) throw std::runtime_error("/state/counters does not hold 12 values");
+  h5::read_slab(d, H5T_NATIVE_INT64, {0}, {12}, c, "/state/counters");
+  RestartState rs;
+  for (int i = 0; i < 4; ++i) rs["exchange"].put(kExchange[i], c[i]);
+  rs["learning"].put("proposed", c[4]);
+  rs["learning"].put("accepted", c[5]);
+  for (int i = 0; i < 6; ++i) rs["observables"].put(kObs[i], c[6 + i]);
+  return rs;
+}
+
+RestartState read_restart_state(hid_t f, int64_t schema) {
+  if (schema == 2) return schema2_restart_state(f);
+  RestartState rs;
+  h5::Handle g = h5::open_group(f, "state/restart");
+  for (const std::string& comp : lines_of(h5::read_attr_string(g, "components"))) {
+    h5::Handle d = h5::open_dataset(g, comp);
+    const std::vector<std::string> names = lines_of(h5::read_attr_string(d, "names"));
+    if (h5::dims_of(d) != std::vector<hsize_t>{names.size()})
+      throw std::runtime_error("/state/restart/" + comp + " does not hold one value per name");
+    std::vector<int64_t> v(names.size());
+    h5::read_slab(d, H5T_NATIVE_INT64, {0}, {v.size()}, v.data(), "/state/restart/" + comp);
+    for (size_t i = 0; i < v.size(); ++i) rs[comp].put(names[i], v[i]);
+  }
+  return rs;
+}
+
+// The header's counts as a run writes them: a step >= 0, at least one rank,
+// and between 1 (the sample at step 0) and step + 1 results rows.
+void check_meta_counts(int64_t step, int64_t n_ranks, int64_t n_samples) {
+  if (step < 0) throw std::runtime_error("step " + std::to_string(step) + " is negative");
+  if (n_ranks < 1) throw std::runtime_error("n_ranks " + std::to_string(n_ranks) + " is not a rank count");
+  if (n_samples < 1 || n_samples > step + 1)
+    throw std::runtime_error("n_samples " + std::to_string(n_samples) + " is impossible at step " +
+                             std::to_string(step) + " (a run has between 1 and step + 1 samples)");
+}
+
+// theta_i is a function of the id (MODEL.md §1): a stored neuron whose
+// parameters differ from draw_neuron_params(id) was not written by a run of
+// this config (checksums and digest only prove the file unchanged since).
+void check_theta(const NeuronBlock& b, const CounterRng& rng, const Config& c) {
+  for (size_t j = 0; j < b.size(); ++j) {
+    const NeuronParams p = draw_neuron_params(rng, static_cast<uint64_t>(b.id[j]), c.sigma_w, c.sigma_c);
+    bool same = b.c[j] == p.c;
+    for (int k = 0; k < c.K; ++k) same = same && b.w[k][j] == p.w[k];
+    if (!same)
+      throw std::runtime_error("parameters of neuron " + std::to_string(b.id[j]) +
+                               " differ from theta(id) of this config (model.sigma_w, model.sigma_c, run.seed)");
+  }
+}
+
+// Every id 0 .. R-1 exactly once (neurons are conserved): the count, the sum
+// and the sum of squares (mod 2^64) over all ranks against their closed
+// forms. A duplicated id in place of another changes the sum.
+struct IdSums {
+  uint64_t s[3] = {0, 0, 0};
+  void add(const NeuronBlock& b) {
+    for (int64_t id : b.id) {
+      const uint64_t u = static_cast<uint64_t>(id);
+      s[0] += 1;
+      s[1] += u;
+      s[2] += u * u;
+    }
+  }
+  bool is_permutation(int64_t R, const Comm& comm) {
+    comm.sum<uint64_t>(s, 3);
+    // sum_{i<R} i = R(R-1)/2, sum i^2 = (R-1)R(2R-1)/6: divide the factors
+    // exactly first, then multiply mod 2^64.
+    unsigned __int128 a = static_cast<unsigned __int128>(R) - 1, b = static_cast<unsigned __int128>(R),
+                      c = 2 * static_cast<unsigned __int128>(R) - 1;
+    const uint64_t sum1 = static_cast<uint64_t>((a * b) / 2);
+    if (a % 2 == 0) a /= 2; else b /= 2;
+    if (a % 3 == 0) a /= 3; else if (b % 3 == 0) b /= 3; else c /= 3;
+    const uint64_t sum2 = static_cast<uint64_t>(a) * static_cast<uint64_t>(b) * static_cast<uint64_t>(c);
+    return s[0] == static_cast<uint64_t>(R) && s[1] == sum1 && s[2] == sum2;
+  }
+};
+
+// The restart state as text ("component counter value" lines), to broadcast it.
+std::string restart_text(const RestartState& rs) {
+  std::string t;
+  for (const auto& [comp, rec] : rs)
+    for (const auto& [n, v] : rec.values()) t += comp + " " + n + " " + std::to_string(v) + "\n";
+  return t;
+}
+RestartState restart_from_text(const std::string& t) {
+  RestartState rs;
+  for (const std::string& line : lines_of(t)) {
+    const size_t a = line.find(' '), b = line.rfind(' ');
+    rs[line.substr(0, a)].put(line.substr(a + 1, b - a - 1), std::stoll(line.substr(b + 1)));
+  }
+  return rs;
+}
+
 }  // namespace
 
 double write_checkpoint(const std::string& path, const Ensemble& e, const CheckpointMeta& meta) {
@@ -153,11 +288,7 @@ double write_checkpoint(const std::string& path, const Ensemble& e, const Checkp
                [&](int) { return res.c.data(); });
     write_bulk("neuron_w", H5T_NATIVE_FLOAT, K, true, [&](int k) { return act.w[k].data(); },
                [&](int k) { return res.w[k].data(); });
-    {
-      h5::Handle d = h5::create_checked_dataset(g, "counters", H5T_NATIVE_INT64, {12});
-      const bool root = comm.root();
-      h5::write_slab(d, H5T_NATIVE_INT64, {0}, {root ? hsize_t{12} : hsize_t{0}}, meta.counters.data());
-    }
+    write_restart_state(g, meta.restart, comm.root());
     // Test hook (fault tests only): GCNN_TEST_CHECKPOINT_PAUSE=STEP:SECONDS
     // pauses the write of the checkpoint at STEP with its data half-way to
     // disk, so that a test can kill the job at the worst moment.
@@ -188,6 +319,7 @@ double write_checkpoint(const std::string& path, const Ensemble& e, const Checkp
 CheckpointMeta read_checkpoint_meta(const std::string& path, const Comm& comm) {
   CheckpointMeta m;
   int64_t ints[4] = {0, 0, 0, 0};
+  std::string restart;
   const std::string err = on_root(comm, [&] {
       struct stat st;
       if (stat(path.c_str(), &st) != 0) throw std::runtime_error("no such file");
@@ -195,19 +327,20 @@ CheckpointMeta read_checkpoint_meta(const std::string& path, const Comm& comm) {
       const std::string kind = h5::file_kind(f);
       if (kind != "checkpoint") throw std::runtime_error("not a gcnn checkpoint (gcnn_file_kind = '" + kind + "')");
       const int64_t schema = h5::read_attr_int(f, "gcnn_schema_version");
-      if (schema != kCheckpointSchemaVersion)
+      if (schema < kOldestReadableCheckpointSchema || schema > kCheckpointSchemaVersion)
         throw std::runtime_error("checkpoint schema version " + std::to_string(schema) + ", this gcnn reads " +
+                                 std::to_string(kOldestReadableCheckpointSchema) + " to " +
                                  std::to_string(kCheckpointSchemaVersion));
       ints[0] = h5::read_attr_int(f, "step");
       ints[1] = h5::read_attr_int(f, "n_ranks");
       ints[2] = h5::read_attr_int(f, "n_samples");
+      check_meta_counts(ints[0], ints[1], ints[2]);
       m.run_id = h5::read_attr_string(f, "run_id");
       m.config_ini = h5::read_attr_string(f, "config");
       m.digest = h5::read_attr_string(f, "digest");
       m.git_sha = h5::read_attr_string(f, "git_sha");
       m.version = h5::read_attr_string(f, "gcnn_version");
-      h5::Handle d = h5::open_dataset(f, "state/counters");
-      h5::read_slab(d, H5T_NATIVE_INT64, {0}, {12}, m.counters.data(), "/state/counters");
+      restart = restart_text(read_restart_state(f, schema));
   });
   if (!err.empty()) throw CheckpointError("checkpoint '" + path + "': " + err);
   comm.bcast(ints, 4);
@@ -215,7 +348,8 @@ CheckpointMeta read_checkpoint_meta(const std::string& path, const Comm& comm) {
   m.n_ranks = ints[1];
   m.n_samples = ints[2];
   for (std::string* s : {&m.run_id, &m.config_ini, &m.digest, &m.git_sha, &m.version}) comm.bcast(*s);
-  comm.bcast(m.counters.data(), 12);
+  comm.bcast(restart);
+  m.restart = restart_from_text(restart);
   return m;
 }
 
@@ -308,6 +442,19 @@ void load_checkpoint(const std::string& path, Ensemble& e, const CheckpointMeta&
     if (got_sum[i].stored() != want_sum[i])
       throw CheckpointError(where + "checksum of /state/" + kBulk[i] + " does not match its data (the file is damaged)");
   }
+  // Intact, but is it a state this config can have? (a crafted or foreign file)
+  try {
+    check_theta(act, e.rng(), c);
+    check_theta(res, e.rng(), c);
+  } catch (const std::exception& ex) {
+    err = ex.what();
+  }
+  agree(comm, err, where);
+  IdSums ids;
+  ids.add(act);
+  ids.add(res);
+  if (!ids.is_permutation(c.R(), comm))
+    throw CheckpointError(where + "the neuron ids are not each of 0 .. R-1 exactly once");
   e.restore(meta.step, std::move(q), N, std::move(act), std::move(res));
   const std::string got = compute_digest(e).text();
   if (got != meta.digest)

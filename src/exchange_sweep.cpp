@@ -548,4 +548,31 @@ void ExchangeSweep::rebuild(Ensemble& e) {
   na.resize(static_cast<size_t>(noff[n]));
 }
 
+RestartRecord ExchangeSweep::write_restart() const {
+  RestartRecord r;
+  r.put("join_proposed", counters_.join_proposed);
+  r.put("join_accepted", counters_.join_accepted);
+  r.put("leave_proposed", counters_.leave_proposed);
+  r.put("leave_accepted", counters_.leave_accepted);
+  return r;
+}
+
+void ExchangeSweep::read_restart(const RestartRecord& r) {
+  counters_.join_proposed = r.get("join_proposed");
+  counters_.join_accepted = r.get("join_accepted");
+  counters_.leave_proposed = r.get("leave_proposed");
+  counters_.leave_accepted = r.get("leave_accepted");
+}
+
+std::string ExchangeSweep::check_restart(const RestartState& all) {
+  std::string why;
+  const RestartRecord* rp = find_record(all, "exchange", &why);
+  if (!rp) return why;
+  const RestartRecord& r = *rp;
+  why = check_counts(r, {"join_proposed", "join_accepted", "leave_proposed", "leave_accepted"});
+  if (why.empty()) why = check_at_most(r, "join_accepted", r, "join_proposed");
+  if (why.empty()) why = check_at_most(r, "leave_accepted", r, "leave_proposed");
+  return why;
+}
+
 }  // namespace gcnn

@@ -304,4 +304,25 @@ std::unique_ptr<LearningStep> make_learning_step(const Config& c, const Boundary
   return std::make_unique<FrozenStep>();
 }
 
+RestartRecord LearningStep::write_restart() const {
+  RestartRecord r;
+  r.put("proposed", proposed_);
+  r.put("accepted", accepted_);
+  return r;
+}
+
+void LearningStep::read_restart(const RestartRecord& r) {
+  proposed_ = r.get("proposed");
+  accepted_ = r.get("accepted");
+}
+
+std::string LearningStep::check_restart(const RestartState& all) {
+  std::string why;
+  const RestartRecord* rp = find_record(all, "learning", &why);
+  if (!rp) return why;
+  const RestartRecord& r = *rp;
+  why = check_counts(r, {"proposed", "accepted"});
+  return why.empty() ? check_at_most(r, "accepted", r, "proposed") : why;
+}
+
 }  // namespace gcnn

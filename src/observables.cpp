@@ -379,18 +379,47 @@ SampleSummary Observables::sample(const Ensemble& e, const ExchangeCounters& ex,
 
 namespace gcnn {
 
-std::array<int64_t, 6> Observables::counters_at_sample() const {
-  return {last_ex_.join_proposed, last_ex_.join_accepted, last_ex_.leave_proposed, last_ex_.leave_accepted,
-          last_prop_, last_acc_};
+namespace {
+// The observables' counter at the last sample and the live counter it copies.
+struct AtSample {
+  const char* name;
+  const char* component;
+  const char* live;
+};
+constexpr AtSample kAtSample[6] = {{"join_proposed_at_sample", "exchange", "join_proposed"},
+                                   {"join_accepted_at_sample", "exchange", "join_accepted"},
+                                   {"leave_proposed_at_sample", "exchange", "leave_proposed"},
+                                   {"leave_accepted_at_sample", "exchange", "leave_accepted"},
+                                   {"mala_proposed_at_sample", "learning", "proposed"},
+                                   {"mala_accepted_at_sample", "learning", "accepted"}};
+}  // namespace
+
+RestartRecord Observables::write_restart() const {
+  const int64_t v[6] = {last_ex_.join_proposed, last_ex_.join_accepted, last_ex_.leave_proposed,
+                        last_ex_.leave_accepted, last_prop_,            last_acc_};
+  RestartRecord r;
+  for (int i = 0; i < 6; ++i) r.put(kAtSample[i].name, v[i]);
+  return r;
 }
 
-void Observables::set_counters_at_sample(const std::array<int64_t, 6>& v) {
-  last_ex_.join_proposed = v[0];
-  last_ex_.join_accepted = v[1];
-  last_ex_.leave_proposed = v[2];
-  last_ex_.leave_accepted = v[3];
-  last_prop_ = v[4];
-  last_acc_ = v[5];
+void Observables::read_restart(const RestartRecord& r) {
+  int64_t* v[6] = {&last_ex_.join_proposed, &last_ex_.join_accepted, &last_ex_.leave_proposed,
+                   &last_ex_.leave_accepted, &last_prop_,            &last_acc_};
+  for (int i = 0; i < 6; ++i) *v[i] = r.get(kAtSample[i].name);
+}
+
+// Counts at the last sample are counts the live counters passed through.
+std::string Observables::check_restart(const RestartState& all) {
+  std::string why;
+  const RestartRecord* rp = find_record(all, "observables", &why);
+  if (!rp) return why;
+  const RestartRecord& r = *rp;
+  for (const AtSample& a : kAtSample) {
+    why = check_counts(r, {a.name});
+    if (why.empty() && all.count(a.component)) why = check_at_most(r, a.name, all.at(a.component), a.live);
+    if (!why.empty()) return why;
+  }
+  return "";
 }
 
 }  // namespace gcnn

@@ -41,32 +41,6 @@ void particle_rows(const Config& c, int64_t a_lo, int64_t a_hi, int64_t n_sub, i
 
 namespace {
 
-// The ensemble's counters summed over ranks (a checkpoint stores global sums;
-// on restore rank 0 carries them, so every global difference is unchanged).
-std::array<int64_t, 12> global_counters(const ExchangeSweep& sw, const LearningStep& ls, const Observables& obs,
-                                        const Comm& comm) {
-  const ExchangeCounters& x = sw.counters();
-  const auto last = obs.counters_at_sample();
-  std::array<int64_t, 12> v{x.join_proposed, x.join_accepted, x.leave_proposed, x.leave_accepted,
-                            ls.proposals(),  ls.accepted(),   last[0],          last[1],
-                            last[2],         last[3],         last[4],          last[5]};
-  comm.sum(v.data(), v.size());
-  return v;
-}
-
-void restore_counters(const std::array<int64_t, 12>& v, ExchangeSweep& sw, LearningStep& ls, Observables& obs,
-                      const Comm& comm) {
-  std::array<int64_t, 12> mine{};
-  if (comm.root()) mine = v;
-  ExchangeCounters& x = sw.counters();
-  x.join_proposed = mine[0];
-  x.join_accepted = mine[1];
-  x.leave_proposed = mine[2];
-  x.leave_accepted = mine[3];
-  ls.set_counters(mine[4], mine[5]);
-  obs.set_counters_at_sample({mine[6], mine[7], mine[8], mine[9], mine[10], mine[11]});
-}
-
 std::string mala_text(const Config& c, const SampleSummary& s) {
   if (c.mode != GradMode::Mala) return "";
   char b[32];
@@ -96,6 +70,7 @@ class Run {
 
   RunResult run() {
     announce();
+    check_resumed_state();
     prepare_checkpoint_dir();
     open_results();
     set_physics(start_);
@@ -123,6 +98,16 @@ class Run {
       log_ << "resuming from " << resume_->path << " at step " << start_ << " (written on " << resume_->meta.n_ranks
            << " rank(s) by gcnn " << resume_->meta.version << ", git " << resume_->meta.git_sha << ")\n";
     log_ << "---- configuration ----\n" << config_echo(cfg_) << "-----------------------\n" << std::flush;
+  }
+
+  // A resumed checkpoint's restart state must be one the components could
+  // have written (a crafted or damaged file), checked before any file is
+  // touched. Every rank holds the same broadcast state: all agree.
+  void check_resumed_state() const {
+    if (!resume_) return;
+    for (auto check : {&ExchangeSweep::check_restart, &LearningStep::check_restart, &Observables::check_restart})
+      if (const std::string why = check(resume_->meta.restart); !why.empty())
+        throw CheckpointError("checkpoint '" + resume_->path + "': " + why);
   }
 
   // Checkpoints of an earlier run in the same directory would be taken for
@@ -170,8 +155,8 @@ class Run {
   // the counters continue under the new physics.
   void set_physics(uint64_t step) {
     const bool quench = obs_ != nullptr;
-    std::array<int64_t, 12> counters{};
-    if (quench) counters = global_counters(*sweep_, *learn_, *obs_, comm_);
+    RestartState carried;  // the counters continue under the new physics
+    if (quench) carried = local_restart_state(const_parts());
     phys_ = physics_at(cfg_, step);
     loss_ = make_boundary_loss(phys_);
     {
@@ -192,8 +177,12 @@ class Run {
     }
     if (!ens_) return;
     set_dynamics();
-    restore_counters(counters, *sweep_, *learn_, *obs_, comm_);
+    for (RestartComponent* p : parts()) p->read_restart(carried.at(p->restart_name()));
   }
+
+  // The components that keep restart state (restart_state.hpp).
+  std::vector<RestartComponent*> parts() { return {sweep_.get(), learn_.get(), obs_.get()}; }
+  std::vector<const RestartComponent*> const_parts() const { return {sweep_.get(), learn_.get(), obs_.get()}; }
 
   void set_dynamics() {
     ens_->set_physics(phys_);
@@ -205,7 +194,12 @@ class Run {
   void attach_ensemble() {
     ens_ = resume_ ? std::move(resume_->ensemble) : std::make_unique<Ensemble>(cfg_, comm_);
     set_dynamics();
-    if (resume_) restore_counters(resume_->meta.counters, *sweep_, *learn_, *obs_, comm_);
+    if (!resume_) return;
+    try {
+      restore_restart_state(resume_->meta.restart, parts(), root_);
+    } catch (const std::exception& ex) {  // the same on every rank: the state was broadcast
+      throw CheckpointError("checkpoint '" + resume_->path + "': " + ex.what());
+    }
   }
 
   // A tagged minority (MODEL §4): the physics stays, only the networks
@@ -266,7 +260,7 @@ class Run {
     m.config_ini = config_echo(cfg_);
     m.digest = compute_digest(*ens_).text();
     m.n_samples = out_->samples();
-    m.counters = global_counters(*sweep_, *learn_, *obs_, comm_);
+    m.restart = global_restart_state(const_parts(), comm_);
     const std::string path = store_.path_for(step);
     const double bytes = write_checkpoint(path, *ens_, m);
     store_.prune();

@@ -10,6 +10,9 @@
 #   signal   SIGUSR1 through mpirun and SIGTERM to a singleton: checkpoint and
 #            exit 75; the continuation equals an uninterrupted run
 #   refuse   physics changes and a foreign results file are refused (exit 2)
+#   crafted  intact files holding impossible states (sample count, counters,
+#            theta(id), a duplicated neuron) are refused before the results
+#            file is touched; a schema-2 checkpoint still resumes exactly
 set -uo pipefail
 gcnn=$1 mpiexec=$2 mode=$3 dir=$4/$3
 py=/usr/bin/python3
@@ -167,6 +170,35 @@ refuse)
   # Safe keys may change: a longer run continues from the final checkpoint.
   run 2 --output r.h5 --resume latest --run.steps 700 || fail "extending run.steps was refused"
   expect_rc 2 "no checkpoint in" "$gcnn" run --config run.ini --output none.h5 --resume latest
+  ;;
+crafted)
+  ref=$(reference)
+  run 2 --output k.h5 --run.steps 400 || fail "run"
+  good=k.ckpt/ckpt.000000000400.h5
+  before=$(md5sum < k.h5)
+  refused() {  # refused PATTERN CRAFT-ARGS...: the crafted file is refused, k.h5 untouched
+    local pat=$1; shift
+    "$py" "$here/craft_checkpoint.py" $good bad.h5 "$@" || fail "craft $*"
+    expect_rc 2 "bad.h5.*$pat" "$mpiexec" --oversubscribe -n 2 "$gcnn" run --config run.ini --output k.h5 \
+      --resume bad.h5
+    [ "$(md5sum < k.h5)" = "$before" ] || fail "the results file was modified by a refused resume ($*)"
+  }
+  refused "n_samples -3 is impossible" n_samples -3
+  refused "n_samples 0 is impossible" n_samples 0
+  refused "n_samples 999 is impossible at step 400" n_samples 999
+  refused "'join_accepted' is negative" counter exchange join_accepted -1
+  refused "'leave_accepted' = 99999999999 exceeds 'leave_proposed'" counter exchange leave_accepted 99999999999
+  refused "'accepted' = 5 exceeds 'proposed' = 0" counter learning accepted 5
+  refused "'join_proposed_at_sample' = 99999999999 exceeds 'join_proposed'" \
+    counter observables join_proposed_at_sample 99999999999
+  refused "differ from theta\(id\)" theta
+  refused "not each of 0 .. R-1 exactly once" dup_id
+  # The older schema (one anonymous counters array) still resumes exactly:
+  # same digest and same acceptance rates as an uninterrupted run.
+  "$py" "$here/craft_checkpoint.py" $good old.h5 schema2 || fail "craft schema2"
+  run 3 --output k.h5 --resume old.h5 || fail "resume from a schema-2 checkpoint"
+  [ "$(digest_of k.h5)" = "$ref" ] || fail "schema-2 resume: digest differs"
+  $py "$here/compare_results.py" full.h5 k.h5 || fail "schema-2 resume: observables differ"
   ;;
 *) fail "unknown mode $mode" ;;
 esac

@@ -15,8 +15,12 @@
 //   /state/neuron_c   [R]    float32  theta_i = (w_i, c_i) of the same neurons
 //   /state/neuron_w   [K, R] float32
 //                     the three neuron_* arrays: contiguous, @gcnn_checksum [2] int64
-//   /state/counters   [12]   int64    exchange and MALA counters, and their
-//                                     values at the last sample (global sums)
+//   /state/restart    group, @components = "exchange learning observables"
+//                     (one line each): every component's restart state
+//                     (restart_state.hpp), written by the component itself
+//   /state/restart/<component>  [n] int64  its counters (global sums),
+//                                     @names = their names, one per line
+// (schema 2 had /state/counters [12] instead; it is still read.)
 // There is no RNG state to store: every draw is keyed by (seed, purpose,
 // step, global id), and seed and step are in the file.
 //
@@ -33,10 +37,13 @@
 
 #include "gcnn/config.hpp"
 #include "gcnn/ensemble.hpp"
+#include "gcnn/restart_state.hpp"
 
 namespace gcnn {
 
-inline constexpr int64_t kCheckpointSchemaVersion = 2;  // 2: bulk arrays plain + gcnn_checksum
+// 2: bulk arrays plain + gcnn_checksum; 3: named per-component restart state.
+inline constexpr int64_t kCheckpointSchemaVersion = 3;
+inline constexpr int64_t kOldestReadableCheckpointSchema = 2;
 
 // A checkpoint that is missing, damaged or does not belong to this run. It is
 // bad input (exit code 2), raised on every rank with the same message.
@@ -48,8 +55,8 @@ struct CheckpointMeta {
   uint64_t step = 0;
   std::string run_id, config_ini, digest, git_sha, version;
   int64_t n_ranks = 0, n_samples = 0;
-  // join prop/acc, leave prop/acc, mala prop/acc; then the same at the last sample
-  std::array<int64_t, 12> counters{};
+  // Every component's restart state (global sums), by component name.
+  RestartState restart;
 };
 
 // Collective. Writes `path` atomically; returns the bytes of the file.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gcnn/ensemble.hpp"
+#include "gcnn/restart_state.hpp"
 
 namespace gcnn {
 
@@ -25,7 +26,7 @@ struct ExchangeTiming {
   double leave = 0, propose = 0, communicate = 0, arrive = 0, rebuild = 0;
 };
 
-class ExchangeSweep {
+class ExchangeSweep final : public RestartComponent {
  public:
   explicit ExchangeSweep(const Ensemble& e);
   // Runs the sweep keyed by `step`, rebuilds the layout and checks Sum N + N_res = R.
@@ -33,6 +34,11 @@ class ExchangeSweep {
   const ExchangeCounters& counters() const { return counters_; }  // since construction
   ExchangeCounters& counters() { return counters_; }
   const ExchangeTiming& timing() const { return timing_; }
+  // Restart state "exchange": the join and leave counters.
+  std::string restart_name() const override { return "exchange"; }
+  RestartRecord write_restart() const override;
+  void read_restart(const RestartRecord& r) override;
+  static std::string check_restart(const RestartState& all);
   // Bytes of scratch this sweep holds (capacities): movers in flight, joiners,
   // per-neuron decisions. Proportional to the neurons that move.
   double scratch_bytes() const;

@@ -9,17 +9,22 @@
 
 #include "gcnn/boundary_loss.hpp"
 #include "gcnn/ensemble.hpp"
+#include "gcnn/restart_state.hpp"
 
 namespace gcnn {
 
-class LearningStep {
+class LearningStep : public RestartComponent {
  public:
-  virtual ~LearningStep() = default;
   // Advances every local network by one step, keyed by `step` (no allocation).
   virtual void advance(Ensemble& e, uint64_t step) = 0;
+  // Metropolis proposals and acceptances (MALA; zero for the other styles).
   int64_t proposals() const { return proposed_; }
   int64_t accepted() const { return accepted_; }
-  void set_counters(int64_t proposals, int64_t accepted) { proposed_ = proposals; accepted_ = accepted; }
+  // Restart state "learning": the two counters.
+  std::string restart_name() const override { return "learning"; }
+  RestartRecord write_restart() const override;
+  void read_restart(const RestartRecord& r) override;
+  static std::string check_restart(const RestartState& all);
 
  protected:
   int64_t proposed_ = 0, accepted_ = 0;

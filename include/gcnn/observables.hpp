@@ -12,6 +12,7 @@
 #include "gcnn/grand_potential.hpp"
 #include "gcnn/grid.hpp"
 #include "gcnn/learning_step.hpp"
+#include "gcnn/restart_state.hpp"
 #include "gcnn/results_file.hpp"
 
 namespace gcnn {
@@ -24,7 +25,7 @@ struct SampleSummary {
   int64_t q_outside = 0;
 };
 
-class Observables {
+class Observables final : public RestartComponent {
  public:
   Observables(const Config& c, const GrandPotential& gp, const BoundaryLoss& loss);
   void declare(ResultsFile& out) const;           // series + static tables
@@ -38,10 +39,12 @@ class Observables {
   // extra checkpoint state.
   void remember_q_before_step(const Ensemble& e);
 
-  // This rank's counters at the previous sample (acceptance rates are
-  // differences): join prop/acc, leave prop/acc, mala prop/acc. Checkpointed.
-  std::array<int64_t, 6> counters_at_sample() const;
-  void set_counters_at_sample(const std::array<int64_t, 6>& v);
+  // Restart state "observables": the exchange and learning counters at the
+  // previous sample (acceptance rates are differences between samples).
+  std::string restart_name() const override { return "observables"; }
+  RestartRecord write_restart() const override;
+  void read_restart(const RestartRecord& r) override;
+  static std::string check_restart(const RestartState& all);
 
 
  private:
