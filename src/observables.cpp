@@ -210,75 +210,105 @@ void Observables::write_static(ResultsFile& out, const GrandPotential& gp) const
                                          "p_eq = e^{-Omega/T_q}/Z, Lambda = sum_i b_i and ln e_N(b) tables"));
 }
 
+// The reduction buffers of one sample as named parts (layout above).
+struct Observables::Tally {
+  int64_t *qh, *outside, *nh, *dfh, *cnt, *nq;
+  double *ds, *zsec, *zset, *phase, *cur;
+};
+
+Observables::Tally Observables::tally() {
+  const size_t G = static_cast<size_t>(grid_.size()), NH = hbar_.size(), nN = static_cast<size_t>(cfg_.n_max + 2);
+  Tally t;
+  t.qh = ihist_.data();
+  t.outside = t.qh + G;
+  t.nh = t.outside + 1;
+  t.dfh = t.nh + nN;
+  t.cnt = t.dfh + kDFBins + 2;
+  t.nq = t.cnt + kNCounters;
+  t.ds = dsum_.data();
+  t.zsec = t.ds + kNDSum;
+  t.zset = t.zsec + 2 * G * NH;
+  t.phase = t.zset + 2 * G * NH;
+  t.cur = t.phase + 3 * G;
+  return t;
+}
+
+// Collective: measures, reduces to rank 0 and appends one sample, in stages.
 SampleSummary Observables::sample(const Ensemble& e, const ExchangeCounters& ex, const LearningStep& ls,
                                   ResultsFile& out) {
-  const int K = cfg_.K;
-  const double T = cfg_.T;
-  const size_t G = static_cast<size_t>(grid_.size());
-  const size_t NH = hbar_.size();
-  const size_t nN = static_cast<size_t>(cfg_.n_max + 2);
   std::fill(ihist_.begin(), ihist_.end(), 0);
   std::fill(dsum_.begin(), dsum_.end(), 0.0);
-  int64_t* qh = ihist_.data();
-  int64_t& outside = ihist_[G];
-  int64_t* nh = ihist_.data() + G + 1;
-  int64_t* dfh = nh + nN;
-  int64_t* cnt = dfh + kDFBins + 2;
-  int64_t* nq = cnt + kNCounters;
-  double* ds = dsum_.data();
-  double* zsec = ds + kNDSum;
-  double* zset = zsec + 2 * G * NH;
-  double* phase = zset + 2 * G * NH;
-  double* cur = phase + 3 * G;
-
-  for (int64_t la = 0; la < e.n_local(); ++la) {
-    const double* q = e.q(la);
-    const int64_t N = e.N(la);
-    const int64_t g = grid_.cell(q);
-    const int64_t nbin = std::min<int64_t>(N, cfg_.n_max + 1);
-    if (g >= 0) {
-      ++qh[g];
-      ++nq[pooled_cell(g) * static_cast<int64_t>(nN) + nbin];
-    } else {
-      ++outside;
-    }
-    ++nh[nbin];
-    const double U = loss_.value(q);
-    const double Fset = set_free_energy(K, e.active(), e.begin(la), e.end(la), q, T, loss_);
-    const double Om = grid_.interpolate(omega_, 1, 0, q);
-    ds[kNets] += 1; ds[kU] += U; ds[kU2] += U * U; ds[kF] += Fset; ds[kF2] += Fset * Fset;
-    ds[kOm] += Om; ds[kOm2] += Om * Om; ds[kN] += static_cast<double>(N); ds[kN2] += static_cast<double>(N * N);
-    const bool have_sector = N + 1 < NT_;
-    double Fsec = 0;
-    if (have_sector) {
-      const double l0 = grid_.interpolate(log_eN_, static_cast<int>(NT_), static_cast<int>(N), q);
-      const double l1 = grid_.interpolate(log_eN_, static_cast<int>(NT_), static_cast<int>(N + 1), q);
-      Fsec = U - T * l0;
-      const double dF = -T * (l1 - l0);
-      ds[kDF] += dF; ds[kDF2] += dF * dF; ds[kSecNets] += 1;
-      const double w = std::exp(-(dF - cfg_.mu) / T);  // Widom insertion factor
-      ds[kW] += w; ds[kW2] += w * w;
-      if (g >= 0) {
-        double* ph = phase + 3 * static_cast<size_t>(g);
-        ph[0] += Fsec; ph[1] += Fsec * Fsec; ph[2] += 1;
-      }
-      const double t = (dF - dF_edges_.front()) / (dF_edges_.back() - dF_edges_.front()) * kDFBins;
-      const int64_t b = t < 0 ? 0 : t >= kDFBins ? kDFBins + 1 : static_cast<int64_t>(t) + 1;
-      ++dfh[b];
-      ++cnt[kDFCount];
-    }
-    if (g >= 0) {
-      double* zs = zsec + 2 * (static_cast<size_t>(g) * NH);
-      double* zf = zset + 2 * (static_cast<size_t>(g) * NH);
-      for (size_t j = 0; j < NH; ++j) {
-        if (have_sector) { zs[2 * j] += std::cos(Fsec / hbar_[j]); zs[2 * j + 1] += std::sin(Fsec / hbar_[j]); }
-        zf[2 * j] += std::cos(Fset / hbar_[j]);
-        zf[2 * j + 1] += std::sin(Fset / hbar_[j]);
-      }
-    }
+  const Tally t = tally();
+  for (int64_t la = 0; la < e.n_local(); ++la) tally_network(e, la, t);
+  add_current(e, t.cur, t.cnt[kCurrentNets]);
+  t.cnt[kReservoir] = static_cast<int64_t>(e.reservoir().size());
+  tally_acceptance(ex, ls, t.cnt);
+  reduce_to_root(e.comm());
+  SampleSummary sum;
+  sum.step = static_cast<int64_t>(e.step());
+  if (e.comm().root()) {
+    write_occupation(t, out, sum);
+    write_free_energies(t, out, sum);
+    write_coherence(t, out, sum);
   }
-  add_current(e, cur, cnt[kCurrentNets]);
-  cnt[kReservoir] = static_cast<int64_t>(e.reservoir().size());
+  out.write_sample(sum.step, static_cast<double>(e.step()) * cfg_.eta);
+  return sum;
+}
+
+// One network's contributions: its cell, N, the loss and free energies, the
+// sector's Delta F (Widom factor, histogram) and the phase sums.
+void Observables::tally_network(const Ensemble& e, int64_t la, const Tally& t) const {
+  const double T = cfg_.T;
+  const size_t NH = hbar_.size();
+  const size_t nN = static_cast<size_t>(cfg_.n_max + 2);
+  const double* q = e.q(la);
+  const int64_t N = e.N(la);
+  const int64_t g = grid_.cell(q);
+  const int64_t nbin = std::min<int64_t>(N, cfg_.n_max + 1);
+  if (g >= 0) {
+    ++t.qh[g];
+    ++t.nq[pooled_cell(g) * static_cast<int64_t>(nN) + nbin];
+  } else {
+    ++*t.outside;
+  }
+  ++t.nh[nbin];
+  double* ds = t.ds;
+  const double U = loss_.value(q);
+  const double Fset = set_free_energy(cfg_.K, e.active(), e.begin(la), e.end(la), q, T, loss_);
+  const double Om = grid_.interpolate(omega_, 1, 0, q);
+  ds[kNets] += 1; ds[kU] += U; ds[kU2] += U * U; ds[kF] += Fset; ds[kF2] += Fset * Fset;
+  ds[kOm] += Om; ds[kOm2] += Om * Om; ds[kN] += static_cast<double>(N); ds[kN2] += static_cast<double>(N * N);
+  const bool have_sector = N + 1 < NT_;
+  double Fsec = 0;
+  if (have_sector) {
+    const double l0 = grid_.interpolate(log_eN_, static_cast<int>(NT_), static_cast<int>(N), q);
+    const double l1 = grid_.interpolate(log_eN_, static_cast<int>(NT_), static_cast<int>(N + 1), q);
+    Fsec = U - T * l0;
+    const double dF = -T * (l1 - l0);
+    ds[kDF] += dF; ds[kDF2] += dF * dF; ds[kSecNets] += 1;
+    const double w = std::exp(-(dF - cfg_.mu) / T);  // Widom insertion factor
+    ds[kW] += w; ds[kW2] += w * w;
+    if (g >= 0) {
+      double* ph = t.phase + 3 * static_cast<size_t>(g);
+      ph[0] += Fsec; ph[1] += Fsec * Fsec; ph[2] += 1;
+    }
+    const double x = (dF - dF_edges_.front()) / (dF_edges_.back() - dF_edges_.front()) * kDFBins;
+    const int64_t b = x < 0 ? 0 : x >= kDFBins ? kDFBins + 1 : static_cast<int64_t>(x) + 1;
+    ++t.dfh[b];
+    ++t.cnt[kDFCount];
+  }
+  if (g < 0) return;
+  double* zs = t.zsec + 2 * (static_cast<size_t>(g) * NH);
+  double* zf = t.zset + 2 * (static_cast<size_t>(g) * NH);
+  for (size_t j = 0; j < NH; ++j) {
+    if (have_sector) { zs[2 * j] += std::cos(Fsec / hbar_[j]); zs[2 * j + 1] += std::sin(Fsec / hbar_[j]); }
+    zf[2 * j] += std::cos(Fset / hbar_[j]);
+    zf[2 * j + 1] += std::sin(Fset / hbar_[j]);
+  }
+}
+
+// Proposals and acceptances since the previous sample.
+void Observables::tally_acceptance(const ExchangeCounters& ex, const LearningStep& ls, int64_t* cnt) {
   cnt[kJoinProp] = ex.join_proposed - last_ex_.join_proposed;
   cnt[kJoinAcc] = ex.join_accepted - last_ex_.join_accepted;
   cnt[kLeaveProp] = ex.leave_proposed - last_ex_.leave_proposed;
@@ -288,91 +318,104 @@ SampleSummary Observables::sample(const Ensemble& e, const ExchangeCounters& ex,
   last_ex_ = ex;
   last_prop_ = ls.proposals();
   last_acc_ = ls.accepted();
+}
 
-  const Comm& comm = e.comm();
+// Two reductions per sample: the integer histograms exactly, the sums.
+void Observables::reduce_to_root(const Comm& comm) {
   const bool root = comm.root();
-  auto reduce = [&](auto* buf, size_t n, MPI_Datatype t) {
-    mpi_check(MPI_Reduce(root ? MPI_IN_PLACE : buf, root ? buf : nullptr, static_cast<int>(n), t, MPI_SUM, 0,
+  auto reduce = [&](auto* buf, size_t n, MPI_Datatype type) {
+    mpi_check(MPI_Reduce(root ? MPI_IN_PLACE : buf, root ? buf : nullptr, static_cast<int>(n), type, MPI_SUM, 0,
                          comm.raw()), "MPI_Reduce(observables)");
   };
   reduce(ihist_.data(), ihist_.size(), MPI_INT64_T);
   reduce(dsum_.data(), dsum_.size(), MPI_DOUBLE);
+}
 
-  SampleSummary sum;
-  sum.step = static_cast<int64_t>(e.step());
-  if (root) {
-    const double nets = ds[kNets];
-    out.put("q_histogram", std::vector<int64_t>(qh, qh + G));
-    out.put("q_outside", std::vector<int64_t>{outside});
-    out.put("n_histogram", std::vector<int64_t>(nh, nh + nN));
-    out.put("reservoir", std::vector<int64_t>{cnt[kReservoir]});
-    const double R = static_cast<double>(cfg_.R());
-    out.put("occupied_fraction", std::vector<double>{1.0 - static_cast<double>(cnt[kReservoir]) / R});
-    auto rate = [](int64_t a, int64_t p) { return p > 0 ? static_cast<double>(a) / static_cast<double>(p) : 0.0; };
-    sum.join_acceptance = rate(cnt[kJoinAcc], cnt[kJoinProp]);
-    sum.leave_acceptance = rate(cnt[kLeaveAcc], cnt[kLeaveProp]);
-    sum.mala_acceptance = rate(cnt[kMalaAcc], cnt[kMalaProp]);
-    out.put("join_acceptance", std::vector<double>{sum.join_acceptance});
-    out.put("leave_acceptance", std::vector<double>{sum.leave_acceptance});
-    out.put("mala_acceptance", std::vector<double>{sum.mala_acceptance});
-    out.put("N", std::vector<double>{ds[kN] / nets, spread(ds[kN], ds[kN2], nets)});
-    out.put("loss", std::vector<double>{ds[kU] / nets, spread(ds[kU], ds[kU2], nets)});
-    out.put("F_set", std::vector<double>{ds[kF] / nets, spread(ds[kF], ds[kF2], nets)});
-    out.put("omega", std::vector<double>{ds[kOm] / nets, spread(ds[kOm], ds[kOm2], nets)});
-    const double nsec = ds[kSecNets];
-    sum.delta_F_mean = nsec > 0 ? ds[kDF] / nsec : 0.0;
-    sum.delta_F_std = spread(ds[kDF], ds[kDF2], nsec);
-    out.put("delta_F", std::vector<double>{sum.delta_F_mean, sum.delta_F_std});
-    out.put("delta_F_histogram", std::vector<int64_t>(dfh, dfh + kDFBins + 2));
-    out.put("widom", std::vector<double>{nsec > 0 ? ds[kW] / nsec : 0.0, spread(ds[kW], ds[kW2], nsec)});
-    out.put("widom_count", std::vector<int64_t>{cnt[kDFCount]});
-    out.put("n_given_q", std::vector<int64_t>(nq, nq + pooled_size_ * static_cast<int64_t>(nN)));
-    out.put("phase_field", std::vector<double>(phase, phase + 3 * G));
-    out.put("current", std::vector<double>(cur, cur + 2 * G * static_cast<size_t>(K)));
-    out.put("current_samples", std::vector<int64_t>{cnt[kCurrentNets]});
-    // C(hbar) = sum_bins |Z| / sum_bins n
-    double in_grid = 0;
-    for (size_t g = 0; g < G; ++g) in_grid += static_cast<double>(qh[g]);
-    std::vector<double> cs(NH, 0.0), cf(NH, 0.0);
-    for (size_t g = 0; g < G; ++g)
-      for (size_t j = 0; j < NH; ++j) {
-        const double* zs = zsec + 2 * (g * NH + j);
-        const double* zf = zset + 2 * (g * NH + j);
-        cs[j] += std::hypot(zs[0], zs[1]);
-        cf[j] += std::hypot(zf[0], zf[1]);
-      }
+// Rank 0: histograms, occupation and acceptance rates.
+void Observables::write_occupation(const Tally& t, ResultsFile& out, SampleSummary& sum) const {
+  const size_t G = static_cast<size_t>(grid_.size());
+  const size_t nN = static_cast<size_t>(cfg_.n_max + 2);
+  const int64_t* cnt = t.cnt;
+  out.put("q_histogram", std::vector<int64_t>(t.qh, t.qh + G));
+  out.put("q_outside", std::vector<int64_t>{*t.outside});
+  out.put("n_histogram", std::vector<int64_t>(t.nh, t.nh + nN));
+  out.put("reservoir", std::vector<int64_t>{cnt[kReservoir]});
+  const double R = static_cast<double>(cfg_.R());
+  out.put("occupied_fraction", std::vector<double>{1.0 - static_cast<double>(cnt[kReservoir]) / R});
+  auto rate = [](int64_t a, int64_t p) { return p > 0 ? static_cast<double>(a) / static_cast<double>(p) : 0.0; };
+  sum.join_acceptance = rate(cnt[kJoinAcc], cnt[kJoinProp]);
+  sum.leave_acceptance = rate(cnt[kLeaveAcc], cnt[kLeaveProp]);
+  sum.mala_acceptance = rate(cnt[kMalaAcc], cnt[kMalaProp]);
+  out.put("join_acceptance", std::vector<double>{sum.join_acceptance});
+  out.put("leave_acceptance", std::vector<double>{sum.leave_acceptance});
+  out.put("mala_acceptance", std::vector<double>{sum.mala_acceptance});
+  out.put("n_given_q", std::vector<int64_t>(t.nq, t.nq + pooled_size_ * static_cast<int64_t>(nN)));
+  sum.mean_N = t.ds[kN] / t.ds[kNets];
+  sum.reservoir_fraction = static_cast<double>(cnt[kReservoir]) / R;
+  sum.q_outside = *t.outside;
+}
+
+// Rank 0: [mean, std] series, Delta F and Widom, the phase field, the current.
+void Observables::write_free_energies(const Tally& t, ResultsFile& out, SampleSummary& sum) const {
+  const size_t G = static_cast<size_t>(grid_.size());
+  const double* ds = t.ds;
+  const double nets = ds[kNets];
+  out.put("N", std::vector<double>{ds[kN] / nets, spread(ds[kN], ds[kN2], nets)});
+  out.put("loss", std::vector<double>{ds[kU] / nets, spread(ds[kU], ds[kU2], nets)});
+  out.put("F_set", std::vector<double>{ds[kF] / nets, spread(ds[kF], ds[kF2], nets)});
+  out.put("omega", std::vector<double>{ds[kOm] / nets, spread(ds[kOm], ds[kOm2], nets)});
+  const double nsec = ds[kSecNets];
+  sum.delta_F_mean = nsec > 0 ? ds[kDF] / nsec : 0.0;
+  sum.delta_F_std = spread(ds[kDF], ds[kDF2], nsec);
+  out.put("delta_F", std::vector<double>{sum.delta_F_mean, sum.delta_F_std});
+  out.put("delta_F_histogram", std::vector<int64_t>(t.dfh, t.dfh + kDFBins + 2));
+  out.put("widom", std::vector<double>{nsec > 0 ? ds[kW] / nsec : 0.0, spread(ds[kW], ds[kW2], nsec)});
+  out.put("widom_count", std::vector<int64_t>{t.cnt[kDFCount]});
+  out.put("phase_field", std::vector<double>(t.phase, t.phase + 3 * G));
+  out.put("current", std::vector<double>(t.cur, t.cur + 2 * G * static_cast<size_t>(cfg_.K)));
+  out.put("current_samples", std::vector<int64_t>{t.cnt[kCurrentNets]});
+}
+
+// Rank 0: C(hbar) = sum_bins |Z| / sum_bins n for the sector and the set,
+// and the ensemble's psi at hbar_mu.
+void Observables::write_coherence(const Tally& t, ResultsFile& out, SampleSummary& sum) const {
+  const size_t G = static_cast<size_t>(grid_.size()), NH = hbar_.size();
+  double in_grid = 0;
+  for (size_t g = 0; g < G; ++g) in_grid += static_cast<double>(t.qh[g]);
+  std::vector<double> cs(NH, 0.0), cf(NH, 0.0);
+  for (size_t g = 0; g < G; ++g)
     for (size_t j = 0; j < NH; ++j) {
-      cs[j] = in_grid > 0 ? cs[j] / in_grid : 0.0;
-      cf[j] = in_grid > 0 ? cf[j] / in_grid : 0.0;
+      const double* zs = t.zsec + 2 * (g * NH + j);
+      const double* zf = t.zset + 2 * (g * NH + j);
+      cs[j] += std::hypot(zs[0], zs[1]);
+      cf[j] += std::hypot(zf[0], zf[1]);
     }
-    const size_t ns = static_cast<size_t>(cfg_.hbar_n);
-    out.put("coherence_sector", std::vector<double>(cs.begin(), cs.begin() + ns));
-    out.put("coherence_set", std::vector<double>(cf.begin(), cf.begin() + ns));
-    std::vector<double> extra;
-    for (int n = 0; n < kExtraHbar; ++n) {
-      extra.push_back(cs[ns + n]);
-      extra.push_back(cf[ns + n]);
-    }
-    out.put("coherence_hbar_mu_over_n", extra);
-    sum.coherence_sector_at_hbar_mu = cs[ns];
-    sum.coherence_set_at_hbar_mu = cf[ns];
-    std::vector<double> psi(2 * G, 0.0);
-    const double norm = static_cast<double>(cfg_.M) * grid_.cell_volume();
-    for (size_t g = 0; g < G; ++g) {
-      const double* zs = zsec + 2 * (g * NH + static_cast<size_t>(ihbar_mu_));
-      const double a = std::hypot(zs[0], zs[1]);
-      if (qh[g] == 0 || a == 0) continue;
-      const double amp = std::sqrt(static_cast<double>(qh[g]) / norm);
-      psi[2 * g] = amp * zs[0] / a;
-      psi[2 * g + 1] = amp * zs[1] / a;
-    }
-    out.put("psi_ensemble", psi);
-    sum.mean_N = ds[kN] / nets;
-    sum.reservoir_fraction = static_cast<double>(cnt[kReservoir]) / R;
-    sum.q_outside = outside;
+  for (size_t j = 0; j < NH; ++j) {
+    cs[j] = in_grid > 0 ? cs[j] / in_grid : 0.0;
+    cf[j] = in_grid > 0 ? cf[j] / in_grid : 0.0;
   }
-  out.write_sample(sum.step, static_cast<double>(e.step()) * cfg_.eta);
-  return sum;
+  const size_t ns = static_cast<size_t>(cfg_.hbar_n);
+  out.put("coherence_sector", std::vector<double>(cs.begin(), cs.begin() + ns));
+  out.put("coherence_set", std::vector<double>(cf.begin(), cf.begin() + ns));
+  std::vector<double> extra;
+  for (int n = 0; n < kExtraHbar; ++n) {
+    extra.push_back(cs[ns + n]);
+    extra.push_back(cf[ns + n]);
+  }
+  out.put("coherence_hbar_mu_over_n", extra);
+  sum.coherence_sector_at_hbar_mu = cs[ns];
+  sum.coherence_set_at_hbar_mu = cf[ns];
+  std::vector<double> psi(2 * G, 0.0);
+  const double norm = static_cast<double>(cfg_.M) * grid_.cell_volume();
+  for (size_t g = 0; g < G; ++g) {
+    const double* zs = t.zsec + 2 * (g * NH + static_cast<size_t>(ihbar_mu_));
+    const double a = std::hypot(zs[0], zs[1]);
+    if (t.qh[g] == 0 || a == 0) continue;
+    const double amp = std::sqrt(static_cast<double>(t.qh[g]) / norm);
+    psi[2 * g] = amp * zs[0] / a;
+    psi[2 * g + 1] = amp * zs[1] / a;
+  }
+  out.put("psi_ensemble", psi);
 }
 
 }  // namespace gcnn

@@ -66,6 +66,15 @@ class Observables final : public RestartComponent {
   std::vector<int64_t> pooled_n_;
   int64_t pooled_size_ = 1;
   int64_t pooled_cell(int64_t fine) const;
+  // The stages of sample() (observables.cpp).
+  struct Tally;
+  Tally tally();
+  void tally_network(const Ensemble& e, int64_t la, const Tally& t) const;
+  void tally_acceptance(const ExchangeCounters& ex, const LearningStep& ls, int64_t* cnt);
+  void reduce_to_root(const Comm& comm);
+  void write_occupation(const Tally& t, ResultsFile& out, SampleSummary& sum) const;
+  void write_free_energies(const Tally& t, ResultsFile& out, SampleSummary& sum) const;
+  void write_coherence(const Tally& t, ResultsFile& out, SampleSummary& sum) const;
   // q of the local networks before the last learning step (current); valid
   // when q_before_step_ + 1 equals the sampled step
   std::vector<double> q_before_;
