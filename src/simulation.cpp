@@ -14,6 +14,7 @@
 #include "gcnn/grand_potential.hpp"
 #include "gcnn/learning_step.hpp"
 #include "gcnn/observables.hpp"
+#include "gcnn/phase_timer.hpp"
 #include "gcnn/results_file.hpp"
 #include "gcnn/run_control.hpp"
 
@@ -252,6 +253,7 @@ class Run {
   }
 
   void checkpoint(uint64_t step) {
+    PhaseTimer::Scope timed(timer_, Phase::Checkpoint);
     const double tc = MPI_Wtime();
     out_->flush();  // the samples the checkpoint counts are on disk first
     CheckpointMeta m;
@@ -279,18 +281,31 @@ class Run {
     if (cfg_.quench_step > 0 && s == static_cast<uint64_t>(cfg_.quench_step)) quench(s);
     neuron_updates_ += static_cast<int64_t>(ens_->active().size());
     // The current at the coming sample is measured over this one step.
-    if (sample_due(cfg_, s + 1)) obs_->remember_q_before_step(*ens_);
-    learn_->advance(*ens_, s);
+    const bool sampled = sample_due(cfg_, s + 1);
+    if (sampled) {
+      PhaseTimer::Scope timed(timer_, Phase::Observables);
+      obs_->remember_q_before_step(*ens_);
+    }
+    {
+      PhaseTimer::Scope timed(timer_, Phase::Learning);
+      learn_->advance(*ens_, s);
+    }
     ens_->set_step(s + 1);
-    if (cfg_.exchange_every > 0 && (s + 1) % static_cast<uint64_t>(cfg_.exchange_every) == 0)
+    if (cfg_.exchange_every > 0 && (s + 1) % static_cast<uint64_t>(cfg_.exchange_every) == 0) {
+      PhaseTimer::Scope timed(timer_, Phase::Exchange);
       sweep_->run(*ens_, s + 1);
-    if (sample_due(cfg_, s + 1)) last_ = sample();
+    }
+    if (sampled) {
+      PhaseTimer::Scope timed(timer_, Phase::Observables);
+      last_ = sample();
+    }
   }
 
   // The step loop with its checkpoints, signals and progress lines.
   void advance() {
     RunControl control(cfg_, comm_);
     t_start_ = MPI_Wtime();
+    timer_.add(Phase::Setup, t_start_ - t0_);
     double t_last_print = t_start_;
     const uint64_t S = static_cast<uint64_t>(cfg_.steps);
     if (root_ && start_ >= S)
@@ -343,6 +358,8 @@ class Run {
     res_.wall_seconds = t_end - t0_;
     const int64_t total_updates = comm_.sum(neuron_updates_);
     res_.neuron_updates_per_second = total_updates / std::max(1e-9, t_end - t_start_);
+    const std::string timing = timer_.table(comm_, res_.wall_seconds);
+    if (root_) log_ << timing << std::flush;
     if (res_.interrupted) {
       out_->flush();
       return;
@@ -399,6 +416,7 @@ class Run {
   SampleSummary last_;
   double t_start_ = 0;
   int64_t neuron_updates_ = 0;
+  PhaseTimer timer_;
   RunResult res_;
 };
 
