@@ -25,6 +25,15 @@ inline int64_t network_owner(int64_t a, int P, double M) {
   return d < P - 1 ? d : P - 1;
 }
 
+// MPI-3 counts and displacements are int (Open MPI 4.1 here has no MPI-4
+// large-count MPI_Alltoallv_c). In bytes they overflowed at 2^31 bytes, 6.7e7
+// movers of 32 bytes (R ~ 4e8 neurons per rank); in units of movers, through
+// a committed datatype of one Mover, at 2^31 - 1 movers (64 GiB) per message
+// or per buffer offset. This turns per-rank mover counts into MPI counts and
+// displacements (prefix sums) and throws std::overflow_error, naming `what`,
+// if one of them does not fit in int. Returns the total number of movers.
+int64_t mover_counts_to_mpi(const int64_t* movers, int P, int* counts, int* displs, const char* what);
+
 class MoverExchange {
  public:
   // Checks that network_owner() is exact for the ensemble's networks.
@@ -35,7 +44,7 @@ class MoverExchange {
 
   // Sizes the send buffer for count[p] movers to rank p (count[me] is
   // ignored: local proposers never travel); slot(p) is where rank p's
-  // movers go, contiguously.
+  // movers go, contiguously. Throws std::overflow_error past MPI's int counts.
   void prepare_send(const int64_t* count);
   Mover* slot(int p) { return send_.data() + send_displs_[p]; }
   // Exchanges the counts (blocking), then starts the movers' all-to-all.
@@ -55,9 +64,11 @@ class MoverExchange {
  private:
   MPI_Comm comm_;
   int P_, me_;
+  MPI_Datatype mover_type_ = MPI_DATATYPE_NULL;  // sizeof(Mover) contiguous bytes
   int64_t sent_ = 0;
   MPI_Request pending_ = MPI_REQUEST_NULL;
-  std::vector<int> send_counts_, recv_counts_, send_displs_, recv_displs_;
+  std::vector<int64_t> send_movers_, recv_movers_;  // per rank, 64-bit
+  std::vector<int> send_counts_, recv_counts_, send_displs_, recv_displs_;  // the same in MPI's int
   Buffer<Mover> send_, recv_;
 };
 
