@@ -3,15 +3,20 @@
 // Metropolis move, all at once, given the current q.
 //   network neuron in a:  leave with prob min(1, e^{(f_i(q_a) - mu)/T})
 //   reservoir neuron:     pick a uniformly, join with prob min(1, e^{-(f_i(q_a) - mu)/T})
-// A join is decided on the rank that owns a, so the only communication is
-// one all-to-all carrying each proposing reservoir neuron to that rank
-// (non-blocking: it travels while the leave tests run).
+// The rules themselves are ExchangeRule (exchange_rule.hpp). A join is
+// decided on the rank that owns a, so the only communication is one
+// all-to-all carrying each proposing reservoir neuron to that rank
+// (MoverExchange, non-blocking: it travels while the leave tests run).
 // A rejected proposer stays in the reservoir on the rank it reached; this
 // keeps the reservoir spread like the networks and costs no second message.
+// Moving the neurons into their new places is NeuronLayout's job.
 #include <cstdint>
 #include <vector>
 
 #include "gcnn/ensemble.hpp"
+#include "gcnn/exchange_rule.hpp"
+#include "gcnn/mover_exchange.hpp"
+#include "gcnn/neuron_layout.hpp"
 #include "gcnn/restart_state.hpp"
 
 namespace gcnn {
@@ -42,34 +47,26 @@ class ExchangeSweep final : public RestartComponent {
   // Bytes of scratch this sweep holds (capacities): movers in flight, joiners,
   // per-neuron decisions. Proportional to the neurons that move.
   double scratch_bytes() const;
+  // The layout path (tests compare them; production uses the default, Vector).
+  void set_layout_path(LayoutPath p) { layout_.set_path(p); }
 
  private:
-  template <int K> void decide_leaves(Ensemble& e, uint64_t step);
   template <int K> void propose(Ensemble& e, uint64_t step);
+  template <int K> void decide_leaves(const Ensemble& e, uint64_t step);
   template <int K> void decide_arrivals(const Ensemble& e, uint64_t step);
-  void group_joiners(const Ensemble& e);
-  template <int K> void rebuild(Ensemble& e);
 
-  double inv_T_, exp_minus_mu_T_;
+  ExchangeRule rule_;
+  MoverExchange movers_;
+  NeuronLayout layout_;
   ExchangeCounters counters_;
   ExchangeTiming timing_;
   int64_t leaving_ = 0;  // leavers of the current sweep (set by decide_leaves)
-  MPI_Request pending_ = MPI_REQUEST_NULL;  // the proposers' all-to-all, overlapped with the leave tests
-  size_t kept_ = 0;      // rejected local proposers compacted by propose
-  // Scratch reused every sweep: no allocation once warm.
-  Buffer<uint8_t> leave_, arrived_ok_;
+  // Per-neuron decisions, reused every sweep: no allocation once warm.
+  Buffer<uint8_t> leave_, joins_;
   Buffer<int64_t> target_;
-  static constexpr int64_t kChunk = 2048;
-  static constexpr size_t kSlack = 8;  // slots rebuild() may write past its outputs (split())
-  std::vector<double> chunk_ = std::vector<double>(kChunk);
   Buffer<int> dest_;
-  std::vector<int> send_counts_, recv_counts_, send_displs_, recv_displs_;
-  std::vector<int64_t> bin_hist_, bin_fill_;  // propose(): P + 1 bins (4 histograms)
-  std::vector<Mover*> bin_base_;
-  Buffer<Mover> send_, recv_, joiners_;  // send_ also stages the joiners' grouping
-  std::vector<int64_t> join_count_, join_start_;
-  Buffer<int64_t> jkey_, jtmp_, jrank_, jdst_, sdst_;  // per-network merge scratch
-  Buffer<uint32_t> jord_;
+  static constexpr int64_t kChunk = 2048;
+  std::vector<double> chunk_ = std::vector<double>(kChunk);
 };
 
 }  // namespace gcnn
