@@ -332,11 +332,35 @@ class Results(_File):
         if rows is not None and rows.size and (rows.min() < 0 or rows.max() >= self.n_samples):
             raise IndexError(f"window indices outside 0..{self.n_samples - 1}")
         value = r.read(d, rows)
+        self._check_counts(name, value, rows)
         attrs = {k: r.any_attr(d, k) for k in r.attr_names(d)}
         desc = r.attr(g, "description", "str") if r.has_attr(g, "description") else ""
         unit = attrs.pop("unit", "")
         sel = slice(None) if rows is None else rows
         return Series(name, value, self.step[sel], self.time[sel], unit, desc, attrs, self.grid)
+
+    # Exact integer invariants of the counting observables: results files have
+    # no data checksums, so these catch damaged rows (a flipped byte in a
+    # histogram) that no shape check can.
+    def _check_counts(self, name, value, rows):
+        def bad(why):
+            self._fail(f"/observables/{name}/value {why}: damaged data")
+        if name in ("q_histogram", "n_histogram", "delta_F_histogram", "n_given_q", "q_outside", "widom_count",
+                    "current_samples", "reservoir") and value.size and value.min() < 0:
+            bad("holds negative counts")
+        per_row = value.reshape(value.shape[0], -1).sum(axis=1) if value.ndim > 1 else value
+        if name == "n_histogram" and (per_row != self.M).any():
+            bad(f"has rows that do not sum to M = {self.M} networks")
+        if name == "q_histogram":
+            g = self._r.group("q_outside", self._obs)
+            outside = self._r.read(self._r.dataset("value", "int", (self.n_samples,), g), rows)
+            if (per_row + outside != self.M).any():
+                bad(f"plus q_outside does not sum to M = {self.M} networks in every row")
+        if name in ("q_outside", "widom_count", "current_samples", "delta_F_histogram", "n_given_q") and \
+                (per_row > self.M).any():
+            bad(f"counts more than M = {self.M} networks in a row")
+        if name == "reservoir" and (value > self.M * self.rho).any():
+            bad(f"holds more than R = M rho = {self.M * self.rho} neurons")
 
     def __getitem__(self, name):
         return self.series(name).value
@@ -356,7 +380,11 @@ class Results(_File):
         if name is None:
             return self._attrs(self._gp)
         r = self._r
-        return r.read(r.dataset(name, "float", _rank(r, self._gp, name), self._gp))
+        a = r.read(r.dataset(name, "float", _rank(r, self._gp, name), self._gp))
+        if name == "p_eq":  # a normalised density on the grid
+            if not np.isfinite(a).all() or (a < 0).any() or abs(a.sum() * self.grid.cell_volume - 1) > 1e-6:
+                self._fail("/grand_potential/p_eq is not a normalised density on the grid: damaged data")
+        return a
 
     def particles(self, window=None):
         """(ids [n_sub], q [samples, n_sub, K]) of the stored subsample, or None."""
@@ -523,7 +551,28 @@ class Checkpoint(_File):
         return self._r.read(self._counters)
 
     def neurons(self, name):
-        return self._r.read(self._bulk[name])
+        """neuron_id [R], neuron_c [R] or neuron_w [K, R], checked against the
+        gcnn_checksum attribute gcnn wrote with it (the bulk arrays have no
+        HDF5 checksum)."""
+        d = self._bulk[name]
+        a = self._r.read(d)
+        want = self._r.attr(d, "gcnn_checksum", "ints", 2)
+        if (checksum(a) != want).any():
+            self._fail(f"/state/{name} does not match its gcnn_checksum: damaged data")
+        return a
+
+
+def checksum(a):
+    """The checkpoint's bulk-array checksum (src/checkpoint.cpp, Checksum):
+    over the array in C order with bit patterns w_j (64 or 32 bits) and
+    positions j = 0.., (sum w_j, sum (j + 1) w_j) modulo 2^64, as int64."""
+    flat = np.ascontiguousarray(a).reshape(-1)
+    w = flat.view(np.uint64) if flat.dtype.itemsize == 8 else flat.view(np.uint32).astype(np.uint64)
+    j = np.arange(1, w.size + 1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        s0 = np.sum(w, dtype=np.uint64)
+        s1 = np.sum(w * j, dtype=np.uint64)
+    return np.array([s0, s1], dtype=np.uint64).view(np.int64)
 
 
 KINDS = {"results": Results, "checkpoint": Checkpoint, "solve": Solve}
