@@ -365,6 +365,16 @@ class Results(_File):
     def __getitem__(self, name):
         return self.series(name).value
 
+    def check_data(self):
+        """Read every counting observable and check its exact invariants (see
+        _check_counts); FileError if one fails. Returns the names checked."""
+        names = [n for n in ("q_histogram", "n_histogram", "q_outside", "delta_F_histogram", "n_given_q",
+                             "widom_count", "current_samples", "reservoir") if n in self.observables]
+        for n in names:
+            self.series(n)
+        self.grand_potential("p_eq")
+        return names
+
     def equilibrium_window(self, burn_in=None):
         """Sample indices of verify's equilibrium window (after burn_in times the
         pre-quench run, up to the quench)."""
@@ -493,6 +503,15 @@ class Solve(_File):
     def cell_centres(self):
         return self._read("cell_centres")
 
+    def check_data(self):
+        """Read every array once (damaged data raise FileError)."""
+        for x in ("eigenvalues", "eigenvectors", "V", "cell_centres"):
+            self._read(x)
+        for sub, t in self._parts.items():
+            for name in t:
+                self._read(name, t)
+        return ["eigenvalues", "eigenvectors", "V", "cell_centres"] + list(self._parts)
+
     def tdse(self, name):
         """'time', 'norm', 'energy', 'snapshot_time', 'psi' [snap, grid..., Re/Im]; None without a TDSE run."""
         return self._read(name, self._parts["tdse"]) if "tdse" in self._parts else None
@@ -543,6 +562,14 @@ class Checkpoint(_File):
 
     def q(self):
         return self._r.read(self._q)
+
+    def check_data(self):
+        """Read every state array (HDF5 fletcher32 or gcnn_checksum checked)."""
+        self.q()
+        self.counters()
+        for k in self._bulk:
+            self.neurons(k)
+        return ["q", "N", "counters"] + list(self._bulk)
 
     def N(self):
         return self._r.read(self._N)
