@@ -287,10 +287,10 @@ class Results(_File):
             d = r.dataset("cell_centres", "float", _rank(r, gp, "cell_centres"), gp)
             if d.shape[-1] != K or int(np.prod(d.shape)) != C * K:
                 self._fail(f"/grand_potential/cell_centres has shape {d.shape}, expected ({C}, {K})")
-        if r.has("log_eN", gp):
-            d = r.dataset("log_eN", "float", (None, None), gp)
-            if d.shape[0] != C or d.shape[1] > 10**8:
-                self._fail(f"/grand_potential/log_eN has shape {d.shape}, expected ({C}, N)")
+        if r.has("log_eN", gp):  # [cells, N] or [grid..., N]
+            d = r.dataset("log_eN", "float", _rank(r, gp, "log_eN"), gp)
+            if len(d.shape) < 2 or int(np.prod(d.shape[:-1])) != C or d.shape[-1] > 10**8:
+                self._fail(f"/grand_potential/log_eN has shape {d.shape}, expected ({C}, N) or grid + (N,)")
 
     def _check_particles(self):
         r = self._r
