@@ -345,6 +345,8 @@ class Results(_File):
     def _check_counts(self, name, value, rows):
         def bad(why):
             self._fail(f"/observables/{name}/value {why}: damaged data")
+        if value.size == 0:
+            return
         if name in ("q_histogram", "n_histogram", "delta_F_histogram", "n_given_q", "q_outside", "widom_count",
                     "current_samples", "reservoir") and value.size and value.min() < 0:
             bad("holds negative counts")

@@ -44,7 +44,12 @@ def make(gcnn_bin, mpiexec, d):
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
         fail(f"gcnn run exited {r.returncode}: {r.stderr[-500:]}")
-    print(f"made {d}/results.h5 and its checkpoint")
+    # verify writes /verification (its window's burn-in, rows with measured/error)
+    v = subprocess.run([mpiexec, "--oversubscribe", "-n", "1", gcnn_bin, "verify", "--results",
+                        os.path.join(d, "results.h5")], capture_output=True, text=True, timeout=120)
+    if v.returncode not in (0, 3):
+        fail(f"gcnn verify exited {v.returncode}: {v.stdout[-300:]} {v.stderr[-300:]}")
+    print(f"made {d}/results.h5 (verified) and its checkpoint")
 
 
 def checkpoint_of(d):
@@ -73,15 +78,22 @@ def good(d):
         assert isinstance(r.git_sha, str) and isinstance(r.config, str) and "[model]" in r.config
         win = r.equilibrium_window()
         assert list(r.step[win]) == [s for s in range(0, 201, 20) if s >= r.burn_in * 200], win
-        m, e = r.block_mean(r.series("N", win).value[:, 0])
-        assert np.isfinite(m) and e >= 0
+        # verify's window and blocking, reproduced: row T2.6a is <Delta F> - mu
+        # with its block error over that window, predicted T / (2 <N>)
+        row = r.verification("rows/T2.6a")
+        dF, dF_err = r.block_mean(r.series("delta_F", win).value[:, 0])
+        N, _ = r.block_mean(r.series("N", win).value[:, 0])
+        mu, T = float(r.parameters["model.mu"]), float(r.parameters["model.T"])
+        for got, want, what in ((dF - mu, row["measured"], "measured"), (dF_err, row["error"], "error"),
+                                (T / (2 * N), row["prediction"], "prediction")):
+            assert abs(got - want) <= 1e-12 * max(1.0, abs(want)), f"T2.6a {what}: module {got}, verify {want}"
     with gcnn.open(checkpoint_of(d)) as c:
         assert c.kind == "checkpoint" and c.step == 200 and c.M == M
         assert int(c.N().sum()) == c.n_active and c.n_active + c.n_reservoir == M * RHO
         ids = c.neurons("neuron_id")  # checksum-verified; the ids are a permutation of 0..R-1
         assert (np.sort(ids) == np.arange(M * RHO)).all(), "neuron ids are not a permutation of 0..R-1"
-    print("good files: q_histogram + q_outside = M, n_histogram = M, neurons = R per sample; "
-          "checkpoint N sums to n_active, ids a permutation")
+    print("good files: q_histogram + q_outside = M, n_histogram = M, neurons = R per sample; verify's T2.6a "
+          "reproduced (window, blocks); checkpoint N sums to n_active, ids a permutation")
 
 
 # -- damage -------------------------------------------------------------------

@@ -23,7 +23,7 @@ os.execvp(sys.argv[1], sys.argv[1:])' "$@"
 }
 case ${3:-both} in both) hows="group script" ;; *) hows=$3 ;; esac
 for how in $hows; do
-  default_int bash "$src/scripts/sweep" --sweep model.mu=-1,-2 --workdir "sw-$how" --ntasks 2 -- \
+  default_int bash "$src/scripts/sweep" --sweep model.mu=-1,-2 --workdir "sw-$how" --ntasks 1 -- \
     --model.M 256 --model.rho 16 --run.steps 100000000 --run.progress_seconds 0 --checkpoint.every 20 \
     > "$how.log" 2>&1 &
   pid=$!
