@@ -18,6 +18,7 @@ except ImportError as e:  # pragma: no cover
     raise ImportError(f"gcnn needs python3-h5py ({e}); run with /usr/bin/python3") from e
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+SCALE_BOOKKEEPING = ("DIMENSION_LIST", "REFERENCE_LIST", "DIMENSION_LABELS")
 
 # Errors h5py raises on damaged or foreign files (it maps HDF5's error stack to
 # OSError, KeyError, ValueError, RuntimeError; odd types give TypeError).
@@ -155,8 +156,10 @@ class Reader:
 
     # -- attributes --------------------------------------------------------
     def attr_names(self, obj):
+        """Attribute names, without HDF5's dimension-scale bookkeeping (object
+        references, meaningless outside HDF5)."""
         with guard(self.path, f"cannot list the attributes of '{obj.name}'"):
-            return list(obj.attrs.keys())
+            return [k for k in obj.attrs.keys() if k not in SCALE_BOOKKEEPING]
 
     def _attr_header(self, obj, name):
         """(shape, dtype) of an attribute without reading it."""
