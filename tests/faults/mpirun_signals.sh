@@ -11,6 +11,14 @@
 set -uo pipefail
 gcnn=$1 mpiexec=$2
 fail() { echo "FAIL: $*"; exit 1; }
+# stop PID: SIGTERM first, so mpirun ends its ranks (they live in process
+# groups of their own and would outlive a SIGKILLed mpirun), then SIGKILL.
+stop() {
+  kill -TERM "$1" 2> /dev/null
+  for i in $(seq 1 100); do kill -0 "$1" 2> /dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2> /dev/null
+  sleep 1
+}
 dir=$(mktemp -d) || exit 1
 trap 'rm -rf "$dir"' EXIT
 cd "$dir" || exit 1
@@ -27,10 +35,10 @@ run_and_signal() {
     kill -0 "$pid" 2> /dev/null || break
     sleep 0.1
   done
-  compgen -G "$sig.ckpt/ckpt.*.h5" > /dev/null || { kill -KILL "$pid"; fail "no first checkpoint within 30 s"; }
+  compgen -G "$sig.ckpt/ckpt.*.h5" > /dev/null || { stop "$pid"; fail "no first checkpoint within 30 s"; }
   kill -"$sig" "$pid"
   for i in $(seq 1 300); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2> /dev/null && { kill -KILL "$pid"; fail "mpirun still runs 30 s after SIG$sig"; }
+  kill -0 "$pid" 2> /dev/null && { stop "$pid"; fail "mpirun still runs 30 s after SIG$sig"; }
   wait "$pid"
 }
 

@@ -7,6 +7,14 @@
 set -uo pipefail
 src=$1 gcnn=$2
 fail() { echo "FAIL: $*"; exit 1; }
+# stop_group PGID: the script and mpirun get SIGTERM first (mpirun then ends
+# its ranks, which live in process groups of their own), SIGKILL if needed.
+stop_group() {
+  kill -TERM -- -"$1" 2> /dev/null
+  for i in $(seq 1 100); do kill -0 -- -"$1" 2> /dev/null || break; sleep 0.1; done
+  kill -KILL -- -"$1" 2> /dev/null
+  sleep 1
+}
 dir=$(mktemp -d) || exit 1
 trap 'rm -rf "$dir"' EXIT
 cd "$dir" || exit 1
@@ -31,10 +39,10 @@ for how in $hows; do
     compgen -G "sw-$how/model.mu=-1/results.ckpt/ckpt.*.h5" > /dev/null && break
     sleep 0.1
   done
-  compgen -G "sw-$how/model.mu=-1/results.ckpt/ckpt.*.h5" > /dev/null || { kill -KILL -- -"$pid"; fail "$how: no checkpoint"; }
+  compgen -G "sw-$how/model.mu=-1/results.ckpt/ckpt.*.h5" > /dev/null || { stop_group "$pid"; fail "$how: no checkpoint"; }
   if [ $how = group ]; then kill -INT -- -"$pid"; else kill -INT "$pid"; fi
   for i in $(seq 1 300); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2> /dev/null && { kill -KILL -- -"$pid"; fail "$how: sweep still runs 30 s after SIGINT"; }
+  kill -0 "$pid" 2> /dev/null && { stop_group "$pid"; fail "$how: sweep still runs 30 s after SIGINT"; }
   wait "$pid"
   rc=$?
   cat "$how.log"
