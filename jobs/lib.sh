@@ -48,9 +48,12 @@ gcnn_link() {
   $GCNN_MPIRUN -np "${SLURM_NTASKS:-1}" $GCNN_MPIRUN_FLAGS "$GCNN_BIN" "${args[@]}" &
   local pid=$! rc
   # SLURM signals the batch shell only (--signal=B:USR1@LEAD); mpirun
-  # forwards USR1 to every rank, which checkpoints at the next step.
+  # forwards USR1 to every rank, which checkpoints at the next step. Open
+  # MPI's mpirun does not forward SIGTERM or SIGINT: it kills the job (the
+  # ranks still checkpoint) and exits 1, which would end the chain as failed.
+  # So a SIGTERM (scancel) reaches mpirun as SIGUSR1, and mpirun returns 75.
   trap 'log "SIGUSR1: time limit near, asking gcnn to checkpoint"; kill -USR1 $pid 2> /dev/null' USR1
-  trap 'log "SIGTERM: forwarding"; kill -TERM $pid 2> /dev/null' TERM
+  trap 'log "SIGTERM: asking gcnn to checkpoint (sent as SIGUSR1, which mpirun forwards)"; kill -USR1 $pid 2> /dev/null' TERM
   while :; do
     wait "$pid"
     rc=$?

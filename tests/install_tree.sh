@@ -3,7 +3,8 @@
 # project's version, runs a small ensemble, and the installed gcnn-inspect
 # reads the results file it wrote (same digest as the run printed); the
 # documentation and examples are under share/gcnn and an installed example
-# validates with the installed binary.
+# validates with the installed binary; the installed Python module reads the
+# file and the installed report refuses a truncated one (exit 2, one line).
 # usage: install_tree.sh BUILD_DIR MPIEXEC VERSION WORKDIR
 set -euo pipefail
 build=$1 mpiexec=$2 version=$3 dir=$4
@@ -42,4 +43,29 @@ grep -q '^small.h5: gcnn results file' inspect.txt || fail "gcnn-inspect did not
 grep -q "gcnn $version git" inspect.txt || fail "gcnn-inspect shows no version $version"
 grep -q "  digest $digest\$" inspect.txt || fail "gcnn-inspect's digest differs from the run's $digest"
 grep -q '3 samples, steps 0..20' inspect.txt || fail "gcnn-inspect shows the wrong samples"
+
+# The Python module from the install (not the source tree): it reads the same
+# file, with the run's digest and exact counts (M networks per sample).
+modpath="$prefix/share/gcnn/python"
+[ -s "$modpath/gcnn/__init__.py" ] || fail "the gcnn Python module is not installed in $modpath"
+(cd / && PYTHONPATH="$modpath" /usr/bin/python3 - "$dir/small.h5" "$digest" "$modpath" <<'PY'
+import sys
+import gcnn
+path, digest, modpath = sys.argv[1:]
+assert gcnn.__file__.startswith(modpath), f"imported {gcnn.__file__}, not the installed module"
+with gcnn.open(path) as r:
+    assert r.digest == digest, (r.digest, digest)
+    h, out = r.series("q_histogram").value, r.series("q_outside").value
+    assert (h.sum(axis=1) + out == r.M).all() and r.M == 16
+print(f"installed module {gcnn.__file__}: digest and counts ok")
+PY
+) || fail "the installed gcnn module does not read the run's file"
+# The installed report refuses a damaged file with one line and exit 2.
+head -c 1000 small.h5 > truncated.h5
+set +e
+"$prefix/bin/gcnn-report" truncated.h5 -o report > report.out 2> report.err
+rc=$?
+set -e
+[ "$rc" = 2 ] && [ "$(wc -l < report.err)" = 1 ] && grep -q '^gcnn-report: truncated.h5: ' report.err ||
+  fail "installed gcnn-report on a truncated file: exit $rc, stderr '$(cat report.err)'"
 echo "install tree ok: $prefix"
