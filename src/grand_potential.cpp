@@ -217,10 +217,10 @@ std::vector<double> GrandPotential::p_eq() const {
 }
 
 // The self-consistent s_i and Omega on the grid. Each iteration costs
-// O(R_rank * cells): both loops over the neurons get 2cosh(y_i) at every cell
-// from GridTwoCosh (multiply-adds, no exp), and Omega's logarithms are taken
-// once per group of neurons, of the product of their (1 + e^{l_i}) (as
-// MeanFieldOmega does). Omega agrees with evaluate() (one log1p per neuron and
+// O(R_rank * cells): one pass over the neurons gets 2cosh(y_i) at every cell
+// from GridTwoCosh (multiply-adds, no exp) and uses it for both s_i and Omega,
+// whose logarithms are taken once per group of neurons, of the product of
+// their (1 + e^{l_i}) (as MeanFieldOmega does). Omega agrees with evaluate() (one log1p per neuron and
 // cell) to rounding: tests/test_grand_potential_setup.cpp.
 void GrandPotential::solve_mean_field() {
   const auto pts = grid_.centres();
@@ -251,16 +251,30 @@ void GrandPotential::solve_mean_field() {
     if (!params_.empty()) group_end.push_back(params_.size());
   }
   omega_.assign(G, 0.0);
-  auto update_p = [&] {  // Omega, then p_g = e^{-Omega/T_q} / Z on the grid (cell probabilities)
+  // One pass over the neurons: 2cosh(y_i) at every cell once, then (if
+  // `update_s`) s_i from the current p, then neuron i's factor 1 + e^{l_i} of
+  // the new Omega. The new p is made only after the pass, so fusing the two
+  // steps of the fixed point changes no number. Returns max |d ln(1 + s_i)|.
+  auto pass = [&](bool update_s) {
     std::fill(om.begin(), om.end(), 0.0);
     double* omp = om.data();
     double* pr = prod.data();
     const double* xg = x.data();
+    const double* pp = pg.data();
+    double res = 0;
     size_t i = 0;
     for (size_t end : group_end) {
       std::fill(prod.begin(), prod.end(), 1.0);
       for (; i < end; ++i) {
         two_cosh.fill(params_[i], invT, x.data());
+        if (update_s) {  // s_i = ((M-1)/M) E_p[x_i], x_i = e^{mu/T} 2cosh(y_i)
+          double acc = 0;
+#pragma omp simd reduction(+ : acc)
+          for (size_t g = 0; g < G; ++g) acc += pp[g] * xg[g];
+          const double v = std::log1p((M - 1.0) / M * (emu * acc));
+          res = std::max(res, std::fabs(v - log1p_s_[i]));
+          log1p_s_[i] = v;
+        }
         const double el0 = std::exp(base - log1p_s_[i]);
 #pragma omp simd
         for (size_t g = 0; g < G; ++g) pr[g] *= 1.0 + el0 * xg[g];
@@ -269,20 +283,13 @@ void GrandPotential::solve_mean_field() {
       for (size_t g = 0; g < G; ++g) omp[g] -= T * fm::log(pr[g]);
     }
     comm_.sum(om.data(), G);
+    // Omega, then p_g = e^{-Omega/T_q} / Z on the grid (cell probabilities)
     for (size_t g = 0; g < G; ++g) omega_[g] = om[g] + U[g];
     const double om_min = *std::min_element(omega_.begin(), omega_.end());
     double z = 0;
     for (size_t g = 0; g < G; ++g) z += (pg[g] = std::exp(-(omega_[g] - om_min) / cfg_.Tq));
     for (double& v : pg) v /= z;
-  };
-  // E_p[x_i] with x_i = e^{-(f_i - mu)/T} = e^{mu/T} 2cosh(y_i)
-  auto mean_x = [&](const NeuronParams& p) {
-    two_cosh.fill(p, invT, x.data());
-    const double* xg = x.data();
-    double acc = 0;
-#pragma omp simd reduction(+ : acc)
-    for (size_t g = 0; g < G; ++g) acc += pg[g] * xg[g];
-    return emu * acc;
+    return res;
   };
   // A progress line on rank 0 every max(5 s, run.progress_seconds) once the
   // setup has taken 5 s (large R and grids).
@@ -297,21 +304,15 @@ void GrandPotential::solve_mean_field() {
                 iteration, residual_, now - t0, static_cast<long long>(params_.size()), G);
     std::fflush(stdout);
   };
-  update_p();
+  pass(false);  // Omega and p at s = 0
   iterations_ = 0;
   residual_ = 0;
   if (cfg_.M > 1) {
     // Fixed point s = ((M-1)/M) E_p[x]; converges in a few sweeps when the
     // neuron back-reaction on p is weak (the dilute regime) and is checked.
     for (iterations_ = 1; iterations_ <= 200; ++iterations_) {
-      double res = 0;
-      for (size_t i = 0; i < params_.size(); ++i) {
-        const double v = std::log1p((M - 1.0) / M * mean_x(params_[i]));
-        res = std::max(res, std::fabs(v - log1p_s_[i]));
-        log1p_s_[i] = v;
-      }
+      const double res = pass(true);
       residual_ = comm_.max(res);
-      update_p();
       progress(iterations_);
       if (residual_ < 1e-12) break;
     }
