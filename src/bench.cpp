@@ -9,6 +9,9 @@
 //  - learning mean/sampled: neuron-updates/s per core = sum_a N_a /
 //    (median step time * ranks). Compute-bound: one exp and a division
 //    (tanh) and ~4K flops per neuron; sampled adds one Philox draw.
+//  - learning mala: the same unit. Compute-bound: per neuron the field, tanh
+//    and ln 2cosh at q and at the proposal q' (four exp, one log, three
+//    divisions, ~8K flops), so at best about 1/3 of the mean rate (target).
 //  - sweep: neuron-moves/s per core = R / (median sweep time * ranks): one
 //    Philox draw and two exp per neuron, one all-to-all of the proposers,
 //    the grouping of the joiners by network and the CSR rebuild. Bound by
@@ -40,7 +43,7 @@ namespace gcnn {
 namespace {
 
 struct Rates {
-  double mean = 0, sampled = 0, sweep = 0, bytes = 0, scratch = 0;
+  double mean = 0, sampled = 0, mala = 0, sweep = 0, bytes = 0, scratch = 0;
   ExchangeTiming t;
   int sweeps = 0;
 };
@@ -70,7 +73,7 @@ constexpr int kWarmSweeps = 10;
 
 Rates measure(const Config& base, const Comm& comm, int steps) {
   Rates r;
-  for (GradMode mode : {GradMode::Mean, GradMode::Sampled}) {
+  for (GradMode mode : {GradMode::Mean, GradMode::Sampled, GradMode::Mala}) {
     Config c = base;
     c.mode = mode;
     Ensemble e(c, comm);
@@ -84,7 +87,7 @@ Rates measure(const Config& base, const Comm& comm, int steps) {
     }
     const double upd = comm.sum(static_cast<double>(e.active().size()));
     const double dt = median_time(comm, steps, [&](int) { step->advance(e, ++key); });
-    (mode == GradMode::Mean ? r.mean : r.sampled) = upd / dt / comm.size();
+    (mode == GradMode::Mean ? r.mean : mode == GradMode::Sampled ? r.sampled : r.mala) = upd / dt / comm.size();
     if (mode == GradMode::Mean) {
       const int sweeps = std::max(5, steps / 2);
       const ExchangeTiming before = sweep.timing();
@@ -188,7 +191,7 @@ int cmd_bench(int argc, char** argv, const Comm& comm) {
   if (req.help) {
     if (comm.root())
       std::cout << "usage: mpirun -np P gcnn bench [--model.M 16384] [--model.K 2] [--bench.steps 50]\n"
-                   "Prints neuron-updates/s per core for the learning step (mean, sampled), neuron-moves/s\n"
+                   "Prints neuron-updates/s per core for the learning step (mean, sampled, mala), neuron-moves/s\n"
                    "per core for an exchange sweep, the efficiency of P ranks against 1 and bytes per neuron.\n"
                    "       mpirun -np P gcnn bench --bench.checkpoint DIR [--model.M 781250] [--bench.repeat 3]\n"
                    "Prints checkpoint write and read MB/s for a state of about 1 GB in DIR.\n"
@@ -221,15 +224,17 @@ int cmd_bench(int argc, char** argv, const Comm& comm) {
                   "gcnn bench: K = %d, rho = %lld, M = %lld, R = %lld, %d rank(s), %d steps\n"
                   "  learning mean     %10.3e neuron-updates/s per core   (target >= 3e8)\n"
                   "  learning sampled  %10.3e neuron-updates/s per core   (target >= 1e8)\n"
+                  "  learning mala     %10.3e neuron-updates/s per core   (target >= mean/3 = %.2e)\n"
                   "  exchange sweep    %10.3e neuron-moves/s per core     (target >= 5e7)\n"
-                  "  1 rank:  mean %.3e  sampled %.3e  sweep %.3e per core\n"
-                  "  efficiency %d ranks vs 1: mean %.0f%%  sampled %.0f%%  sweep %.0f%%   (target >= 80%%)\n"
+                  "  1 rank:  mean %.3e  sampled %.3e  mala %.3e  sweep %.3e per core\n"
+                  "  efficiency %d ranks vs 1: mean %.0f%%  sampled %.0f%%  mala %.0f%%  sweep %.0f%%   (target >= 80%%)\n"
                   "  memory  %.1f bytes per neuron of state   (target <= 48)\n"
                   "          + %.1f bytes per neuron of exchange-sweep scratch (movers, joiners; not state)\n",
                   cfg.K, static_cast<long long>(cfg.rho), static_cast<long long>(cfg.M),
-                  static_cast<long long>(cfg.R()), comm.size(), steps, all.mean, all.sampled, all.sweep, one.mean,
-                  one.sampled, one.sweep, comm.size(), 100 * all.mean / one.mean, 100 * all.sampled / one.sampled,
-                  100 * all.sweep / one.sweep, all.bytes, all.scratch);
+                  static_cast<long long>(cfg.R()), comm.size(), steps, all.mean, all.sampled, all.mala, all.mean / 3,
+                  all.sweep, one.mean, one.sampled, one.mala, one.sweep, comm.size(), 100 * all.mean / one.mean,
+                  100 * all.sampled / one.sampled, 100 * all.mala / one.mala, 100 * all.sweep / one.sweep, all.bytes,
+                  all.scratch);
     std::cout << b;
     const double ms = 1e3 / std::max(1, all.sweeps);
     std::snprintf(b, sizeof(b),

@@ -187,65 +187,203 @@ class SampledStep final : public LearningStep {
   Buffer<double> chunk_ = Buffer<double>(4096);
 };
 
+// ---- MALA in chunks (issue 16 item 6) ----
+// MALA needs F_a and grad F_a at q and at the proposal q', i.e. tanh and
+// ln 2cosh of y_j = z_j/T for every neuron at two points. Like chunked_step:
+// per chunk of whole networks, the fields network by network, then one flat
+// vector loop for tanh over the whole chunk, then the sums per network in the
+// fixed lanes of combine(). grad F_a is bitwise hidden_gradient()'s; F_a is
+// set_free_energy()'s to rounding (see log_two_cosh_sum). Nothing depends on
+// the chunking (tests/test_mala_chunks.cpp).
+
+// y_j = z_j(q_a)/T for the networks [la0, la1), neuron j of the chunk
+// starting at neuron s at y[j - s]; `point(la)` is the network's q or q'.
+template <int K, class Point>
+inline void chunk_fields(const Ensemble& e, const FieldView<K>& fv, int64_t la0, int64_t la1, int64_t s,
+                         double invT, Point point, double* y) {
+  for (int64_t la = la0; la < la1; ++la) {
+    const double* q = point(la);
+    const int64_t b = e.begin(la), en = e.end(la);
+#pragma omp simd
+    for (int64_t j = b; j < en; ++j) y[j - s] = fv.field(j, q) * invT;
+  }
+}
+
+// In place y_j -> tanh(y_j) (the spin's mean), and a_j = |y_j|: one vector
+// loop over the chunk.
+inline void spin_means_and_magnitudes(int64_t len, double* y, double* a) {
+#pragma omp simd
+  for (int64_t j = 0; j < len; ++j) {
+    const double v = y[j];
+    a[j] = std::fabs(v);
+    y[j] = spin_mean(v);
+  }
+}
+
+// A lane's product of factors in [1, 2] is folded into its log every kFold
+// vectors, before it could overflow (2^1000 < DBL_MAX).
+constexpr int64_t kFold = 1000;
+
+// lnp_l += ln prod_l, prod_l = 1: one vector log over the L lanes.
+inline void fold_products(double (&prod)[L], double (&lnp)[L]) {
+#pragma omp simd
+  for (int l = 0; l < L; ++l) {
+    lnp[l] += fm::log(prod[l]);
+    prod[l] = 1.0;
+  }
+}
+
+inline double pairwise(const double (&v)[L]) {
+  return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+}
+
+// F_a and grad F_a of the network of neurons [b, b + n) at q, from the tanh
+// t_j and |y_j| = a_j of its neurons (t, a indexed from the network's first
+// neuron): F_a = U(q) - T sum_j ln 2cosh y_j, g = grad U(q) - sum_j t_j w_j.
+// g is summed exactly as lane_grad() does. For F_a,
+//   ln 2cosh y = |y| + ln(1 + e^{-2|y|}) = |y| + ln 2 - ln(1 + |tanh y|)
+// (1 + |tanh y| = 2/(1 + e^{-2|y|})), so
+//   sum_j ln 2cosh y_j = sum_j |y_j| + n ln 2 - sum_l ln prod_{j in lane l} (1 + |t_j|),
+// one vector log per network instead of an exp, a log and two divisions per
+// neuron. |t_j| carries an absolute error below 4.4e-16, so each factor is
+// exact to 5.5e-16 relative and the sum to n * 6e-16 absolute: the same
+// order as summing log_two_cosh (MALA uses only F_a(q') - F_a(q)).
+template <int K>
+inline double network_free_energy_and_gradient(const FieldView<K>& fv, int64_t b, int64_t n, const double* t,
+                                               const double* a, const double* q, double T,
+                                               const BoundaryLoss& loss, double* g) {
+  double acc[K][L] = {}, mag[L] = {}, lnp[L] = {}, prod[L];
+  for (int l = 0; l < L; ++l) prod[l] = 1.0;
+  auto add = [&](int64_t j, int l) {
+    const double v = t[j];
+    for (int k = 0; k < K; ++k) acc[k][l] += v * static_cast<double>(fv.w[k][b + j]);
+    mag[l] += a[j];
+    prod[l] *= 1.0 + std::fabs(v);
+  };
+  int64_t j = 0, vectors = 0;
+  for (; j + L <= n; j += L) {
+#pragma omp simd
+    for (int l = 0; l < L; ++l) add(j + l, l);
+    if (++vectors == kFold) { fold_products(prod, lnp); vectors = 0; }
+  }
+  for (int l = 0; j + l < n; ++l) add(j + l, l);
+  fold_products(prod, lnp);
+  g[0] = g[1] = g[2] = 0;
+  loss.add_gradient(q, g);
+  combine<K>(acc, g);
+  constexpr double kLn2 = 0x1.62e42fefa39efp-1;
+  const double S = (pairwise(mag) + static_cast<double>(n) * kLn2) - pairwise(lnp);
+  return loss.value(q) - T * S;
+}
+
+// Minimal-image displacement q' - q along axis k.
+inline double displacement(const Config& c, int k, double to, double from) {
+  double d = to - from;
+  if (c.periodic) {
+    const double Lk = c.grid_hi[k] - c.grid_lo[k];
+    d -= Lk * std::round(d / Lk);
+  }
+  return d;
+}
+
+// ln alpha of the Metropolis test: the change of F_a/T_q plus the log ratio
+// log q(q|q') - log q(q'|q) of the Langevin proposal density.
+template <int K>
+inline double mala_log_alpha(const Config& c, double h, const double* q, const double* qp, const double* g,
+                             const double* gp, double F, double Fp) {
+  double fwd = 0, bwd = 0;
+  for (int k = 0; k < K; ++k) {
+    const double d = displacement(c, k, qp[k], q[k]);
+    fwd += (d + h * g[k]) * (d + h * g[k]);
+    bwd += (-d + h * gp[k]) * (-d + h * gp[k]);
+  }
+  return -(Fp - F) / c.Tq - (bwd - fwd) / (4.0 * h * c.Tq);
+}
+
+// One MALA step of every local network; returns the number of accepted moves.
+template <int K>
+int64_t mala_chunked(Ensemble& e, uint64_t step, const BoundaryLoss& loss, int64_t chunk_neurons,
+                     Buffer<double>& buf) {
+  static_assert(K >= 1 && K <= 3);
+  const Config& c = e.config();
+  const double h = c.eta * c.gamma, kick = std::sqrt(2.0 * h * c.Tq), invT = 1.0 / c.T;
+  const NeuronBlock& nb = e.active();
+  const FieldView<K> fv(nb);
+  const CounterRng& rng = e.rng();
+  const int64_t n = e.n_local();
+  int64_t accepted = 0;
+  for (int64_t la0 = 0; la0 < n;) {
+    int64_t la1 = la0 + 1;
+    while (la1 < n && e.end(la1) - e.begin(la0) <= chunk_neurons) ++la1;
+    const int64_t s = e.begin(la0), len = e.end(la1 - 1) - s, nn = la1 - la0;
+    // per neuron: tanh, |y|; per network: xi, g, q' (3 each), F
+    const size_t need = static_cast<size_t>(2 * len + 10 * nn);
+    if (buf.size() < need) buf.resize(need);
+    double* t = buf.data();
+    double* mag = t + len;
+    double* xi = mag + len;  // xi[3 i + k], g and qp likewise, for network la0 + i
+    double* g = xi + 3 * nn;
+    double* qp = g + 3 * nn;
+    double* F = qp + 3 * nn;
+    // the noise of the nn networks, in one vector loop (the values of rng.normals<K>)
+#pragma omp simd
+    for (int64_t i = 0; i < nn; ++i) {
+      double n0, n1;
+      const uint64_t a = static_cast<uint64_t>(e.a_lo() + la0 + i);
+      rng.normal_pair(Purpose::LearningNoise, step, a, 0, n0, n1);
+      xi[3 * i] = n0;
+      if constexpr (K >= 2) xi[3 * i + 1] = n1;
+      if constexpr (K >= 3) {
+        rng.normal_pair(Purpose::LearningNoise, step, a, 1, n0, n1);
+        xi[3 * i + 2] = n0;
+      }
+    }
+    // at q: F_a, grad F_a, then the Langevin proposal q'
+    chunk_fields<K>(e, fv, la0, la1, s, invT, [&e](int64_t la) { return e.q(la); }, t);
+    spin_means_and_magnitudes(len, t, mag);
+    for (int64_t la = la0; la < la1; ++la) {
+      const int64_t i = la - la0, b = e.begin(la), en = e.end(la);
+      const double* q = e.q(la);
+      double* gi = g + 3 * i;
+      double* qpi = qp + 3 * i;
+      F[i] = network_free_energy_and_gradient<K>(fv, b, en - b, t + (b - s), mag + (b - s), q, c.T, loss, gi);
+      for (int k = 0; k < K; ++k) qpi[k] = q[k] - h * gi[k] + kick * xi[3 * i + k];
+      e.wrap(qpi);
+    }
+    // at q': F_a, grad F_a, then the Metropolis test
+    chunk_fields<K>(e, fv, la0, la1, s, invT, [qp, la0](int64_t la) { return qp + 3 * (la - la0); }, t);
+    spin_means_and_magnitudes(len, t, mag);
+    for (int64_t la = la0; la < la1; ++la) {
+      const int64_t i = la - la0, b = e.begin(la), en = e.end(la);
+      const double* qpi = qp + 3 * i;
+      double gp[3];
+      const double Fp =
+          network_free_energy_and_gradient<K>(fv, b, en - b, t + (b - s), mag + (b - s), qpi, c.T, loss, gp);
+      double* q = e.q(la);
+      const double log_alpha = mala_log_alpha<K>(c, h, q, qpi, g + 3 * i, gp, F[i], Fp);
+      const auto r = rng.draw(Purpose::MalaAccept, step, static_cast<uint64_t>(e.a_lo() + la));
+      if (std::log(CounterRng::u01_64(r.v[0], r.v[1])) < log_alpha) {
+        for (int k = 0; k < K; ++k) q[k] = qpi[k];
+        ++accepted;
+      }
+    }
+    la0 = la1;
+  }
+  return accepted;
+}
+
 // Metropolis-adjusted Langevin on F_a at temperature T_q: no step-size bias.
 class MalaStep final : public LearningStep {
  public:
   explicit MalaStep(const BoundaryLoss& loss) : loss_(loss) {}
   void advance(Ensemble& e, uint64_t step) override {
-    switch (e.config().K) {
-      case 1: run<1>(e, step); break;
-      case 2: run<2>(e, step); break;
-      default: run<3>(e, step); break;
-    }
+    accepted_ += mala_step(e, step, loss_, kMalaChunk, chunk_);
+    proposed_ += e.n_local();
   }
 
  private:
-  template <int K>
-  void run(Ensemble& e, uint64_t step) {
-    const Config& c = e.config();
-    const double h = c.eta * c.gamma, kick = std::sqrt(2.0 * h * c.Tq), invT = 1.0 / c.T;
-    int64_t acc = 0;
-    for (int64_t la = 0; la < e.n_local(); ++la) {
-      const NeuronBlock& nb = e.active();
-      const int64_t b = e.begin(la), en = e.end(la);
-      double* q = e.q(la);
-      double g[3] = {0, 0, 0}, gp[3] = {0, 0, 0}, qp[3], xi[3];
-      loss_.add_gradient(q, g);
-      mean_grad<K>(nb, b, en, q, invT, g);
-      e.rng().normals<K>(Purpose::LearningNoise, step, static_cast<uint64_t>(e.a_lo() + la), xi);
-      for (int k = 0; k < K; ++k) qp[k] = q[k] - h * g[k] + kick * xi[k];
-      e.wrap(qp);
-      loss_.add_gradient(qp, gp);
-      mean_grad<K>(nb, b, en, qp, invT, gp);
-      const double F = set_free_energy(K, nb, b, en, q, c.T, loss_);
-      const double Fp = set_free_energy(K, nb, b, en, qp, c.T, loss_);
-      // log q(x|x') - log q(x'|x) for the Langevin proposal
-      double fwd = 0, bwd = 0;
-      for (int k = 0; k < K; ++k) {
-        const double d = displacement(e, k, qp[k], q[k]);  // q' - q (minimal image)
-        fwd += (d + h * g[k]) * (d + h * g[k]);
-        bwd += (-d + h * gp[k]) * (-d + h * gp[k]);
-      }
-      const double log_alpha = -(Fp - F) / c.Tq - (bwd - fwd) / (4.0 * h * c.Tq);
-      const auto r = e.rng().draw(Purpose::MalaAccept, step, static_cast<uint64_t>(e.a_lo() + la));
-      if (std::log(CounterRng::u01_64(r.v[0], r.v[1])) < log_alpha) {
-        for (int k = 0; k < K; ++k) q[k] = qp[k];
-        ++acc;
-      }
-    }
-    proposed_ += e.n_local();
-    accepted_ += acc;
-  }
-  static double displacement(const Ensemble& e, int k, double to, double from) {
-    double d = to - from;
-    const Config& c = e.config();
-    if (c.periodic) {
-      const double Lk = c.grid_hi[k] - c.grid_lo[k];
-      d -= Lk * std::round(d / Lk);
-    }
-    return d;
-  }
   const BoundaryLoss& loss_;
+  Buffer<double> chunk_ = Buffer<double>(4096);
 };
 
 class FrozenStep final : public LearningStep {
@@ -292,6 +430,15 @@ double set_free_energy(int K, const NeuronBlock& nb, int64_t b, int64_t e, const
     default: S = sum_log_two_cosh<3>(nb, b, e, q, 1.0 / T); break;
   }
   return loss.value(q) - T * S;  // F_a = U(q) + sum_i f_i, f_i = -T ln 2cosh(z_i/T)
+}
+
+int64_t mala_step(Ensemble& e, uint64_t step, const BoundaryLoss& loss, int64_t chunk_neurons,
+                  Buffer<double>& scratch) {
+  switch (e.config().K) {
+    case 1: return mala_chunked<1>(e, step, loss, chunk_neurons, scratch);
+    case 2: return mala_chunked<2>(e, step, loss, chunk_neurons, scratch);
+    default: return mala_chunked<3>(e, step, loss, chunk_neurons, scratch);
+  }
 }
 
 std::unique_ptr<LearningStep> make_learning_step(const Config& c, const BoundaryLoss& loss) {

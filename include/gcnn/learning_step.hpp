@@ -38,6 +38,12 @@ void hidden_gradient(int K, const NeuronBlock& nb, int64_t b, int64_t e, const d
 // g -= sum_i x_i w_i with the x_i of `sampled` mode at `step` (one draw of SGD's noise).
 void sampled_hidden_gradient(int K, const NeuronBlock& nb, int64_t b, int64_t e, const double* q, double T, double* g,
                              const CounterRng& rng, uint64_t step);
+// One MALA step of every local network (the `mala` style's advance), in chunks
+// of whole networks of about `chunk_neurons` neurons; returns the number of
+// accepted moves. The result is bitwise independent of chunk_neurons.
+constexpr int64_t kMalaChunk = 2048;
+int64_t mala_step(Ensemble& e, uint64_t step, const BoundaryLoss& loss, int64_t chunk_neurons,
+                  Buffer<double>& scratch);
 double set_free_energy(int K, const NeuronBlock& nb, int64_t b, int64_t e, const double* q, double T,
                        const BoundaryLoss& loss);
 
