@@ -29,7 +29,11 @@ std::string make_run_id(const Comm& comm) {
 
 ResultsFile::ResultsFile(const std::string& path, bool overwrite, const Comm& comm, const Config& cfg,
                          const std::string& run_id)
-    : comm_(comm), file_(h5::create_file(path, overwrite, comm.raw())) {
+    : comm_(comm) {
+  // MPI-IO opens collectively: every rank sees the failure (a full disk, no
+  // permission), agreed so that it is said once.
+  const std::string err = try_everywhere(comm, [&] { file_ = h5::create_file(path, overwrite, comm.raw()); });
+  if (!err.empty()) throw AgreedError("cannot create results file '" + path + "': " + err);
   {
     h5::Handle g = h5::create_group(file_, "h5md");
     h5::attr(g, "version", std::vector<int64_t>{1, 1});
