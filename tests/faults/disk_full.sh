@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 mnt=$work/fs
 mkdir "$mnt"
-cleanup() { umount "$mnt" 2>/dev/null; rm -rf "$work"; }
+cleanup() { umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "---- stdout"; tail -5 "$work/out"; echo "---- stderr"; cat "$work/err"; exit 1; }
 args=(run --model.M 256 --model.rho 16 --checkpoint.every 1000 --run.progress_seconds 0 --observables.sample_every 50)
