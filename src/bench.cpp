@@ -210,10 +210,10 @@ int cmd_bench(int argc, char** argv, const Comm& comm) {
   if (comm.size() > 1) {
     // The same total workload on rank 0 alone (the other ranks idle).
     MPI_Comm solo;
-    MPI_Comm_split(comm.raw(), comm.root() ? 0 : MPI_UNDEFINED, 0, &solo);
+    mpi_check(MPI_Comm_split(comm.raw(), comm.root() ? 0 : MPI_UNDEFINED, 0, &solo), "MPI_Comm_split");
     if (comm.root()) {
       one = measure(cfg, Comm(solo), steps);
-      MPI_Comm_free(&solo);
+      mpi_check(MPI_Comm_free(&solo), "MPI_Comm_free");
     }
   } else {
     one = all;

@@ -22,17 +22,6 @@ namespace gcnn {
 
 namespace {
 
-// Every rank learns whether any rank failed, and the message of the first
-// that did; then all throw the same error (no rank is left in a collective).
-void agree(const Comm& comm, const std::string& local_error, const std::string& prefix) {
-  int who = local_error.empty() ? comm.size() : comm.rank();
-  mpi_check(MPI_Allreduce(MPI_IN_PLACE, &who, 1, MPI_INT, MPI_MIN, comm.raw()), "MPI_Allreduce(agree)");
-  if (who == comm.size()) return;
-  std::string msg = local_error;
-  comm.bcast(msg, who);
-  throw CheckpointError(prefix + msg);
-}
-
 // Positional checksum of a dataset, independent of how it is split over
 // ranks: s1 = sum w_i and s2 = sum (i + 1) w_i (mod 2^64), w_i the bits of
 // element i (its index in the whole dataset, row-major). A damaged element
@@ -386,12 +375,12 @@ void load_checkpoint(const std::string& path, Ensemble& e, const CheckpointMeta&
   } catch (const std::exception& ex) {
     err = ex.what();
   }
-  agree(comm, err, where);
+  agree_or_throw<CheckpointError>(comm, err, where);
 
   int64_t na = 0;
   for (int64_t x : N) na += x;
   const NeuronLayout L0 = layout(comm, na, 0);
-  if (L0.n_active != n_active) agree(comm, "sum of /state/N differs from n_active", where);
+  if (L0.n_active != n_active) agree_or_throw<CheckpointError>(comm, "sum of /state/N differs from n_active", where);
   const Blocks rb{c.R() - n_active, comm.size()};
   const int64_t nr = rb.hi(comm.rank()) - rb.lo(comm.rank());
   try {
@@ -436,7 +425,7 @@ void load_checkpoint(const std::string& path, Ensemble& e, const CheckpointMeta&
     err = ex.what();
   }
   f.reset();
-  agree(comm, err, where);
+  agree_or_throw<CheckpointError>(comm, err, where);
   for (int i = 0; i < 3; ++i) {
     comm.sum<uint64_t>(got_sum[i].s, 2);
     if (got_sum[i].stored() != want_sum[i])

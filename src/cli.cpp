@@ -58,13 +58,6 @@ Config load_config(CliRequest& req, const Comm& comm) {
 }
 
 namespace {
-bool file_exists(const std::string& p) {
-  struct stat st;
-  return stat(p.c_str(), &st) == 0;
-}
-}  // namespace
-
-namespace {
 
 // Keys a resumed run may change: how long it runs and what it writes, never
 // the trajectory. Everything else must equal the checkpoint's value.
@@ -156,9 +149,7 @@ int cmd_run(int argc, char** argv, const Comm& comm) {
   const Config user = load_config(req, comm);
   check_output_path(user, comm);
   if (resume_arg.empty()) {
-    int exists = comm.root() && file_exists(user.output) ? 1 : 0;
-    comm.bcast(&exists, 1);
-    if (exists && !req.overwrite)
+    if (root_says(comm, file_exists(user.output)) && !req.overwrite)
       throw ConfigError("output file '" + user.output + "' exists; pass --overwrite to replace it, --output to " +
                         "choose another, or --resume latest to continue its run");
     const RunResult r = run_simulation(user, comm, req.overwrite, std::cout);

@@ -1,21 +1,122 @@
 #include "gcnn/h5.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <exception>
 #include <fstream>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 namespace gcnn::h5 {
 
+namespace {
+// The most specific entries of HDF5's error stack: the operating system's
+// reason ("No space left on device") sits deep in the stack, in the file
+// driver's entry, under generic API messages. Read right after the failing
+// call, before any other HDF5 call clears the stack.
+herr_t collect_reason(unsigned n, const H5E_error2_t* e, void* out) {
+  auto& v = *static_cast<std::vector<std::string>*>(out);
+  if (n < 2 && e->desc && *e->desc) v.emplace_back(e->desc);  // the innermost two entries
+  return 0;
+}
+
+// errno values that name an I/O failure of the file system. HDF5's MPI-IO
+// driver reports a short write ("file write failed") without the reason, but
+// the failing write(2) left it in errno. Cleared after every checked call
+// that succeeded, so a stale value from before is not reported.
+bool io_errno(int e) { return e == ENOSPC || e == EDQUOT || e == EFBIG || e == EIO || e == EROFS; }
+
+// When a write failed without a reason: ": No space left on device (on the
+// file system of F)" if an open HDF5 file F lies on a full file system
+// (MPI-IO reports a full disk as a short write; errno is gone by then).
+std::string full_file_system() {
+  const ssize_t n = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE);
+  if (n <= 0) return "";
+  std::vector<hid_t> files(static_cast<size_t>(n));
+  const ssize_t got = H5Fget_obj_ids(H5F_OBJ_ALL, H5F_OBJ_FILE, files.size(), files.data());
+  for (ssize_t i = 0; i < got; ++i) {
+    char name[4096];
+    if (H5Fget_name(files[static_cast<size_t>(i)], name, sizeof(name)) <= 0) continue;
+    std::string dir(name);
+    const auto slash = dir.rfind('/');
+    dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : dir.substr(0, slash));
+    struct statvfs fs;
+    // Less than 64 kB left: a chunk or a metadata block no longer fits.
+    if (statvfs(dir.c_str(), &fs) == 0 && static_cast<double>(fs.f_bavail) * fs.f_frsize < 65536.0)
+      return std::string(": ") + std::strerror(ENOSPC) + " (the file system of '" + name + "' is full)";
+  }
+  return "";
+}
+}  // namespace
+
+std::string error_reason() {
+  const int os = errno;
+  std::vector<std::string> v;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, collect_reason, &v);
+  std::string out;
+  for (const auto& d : v) {
+    if (!out.empty()) out += "; ";
+    out += d;
+  }
+  if (io_errno(os) && out.find(std::strerror(os)) == std::string::npos)
+    out += std::string(out.empty() ? "" : ": ") + std::strerror(os);
+  else if (out.find("write failed") != std::string::npos)
+    out += full_file_system();
+  return out;
+}
+
+namespace {
+[[noreturn]] void fail(const std::string& what) {
+  const std::string why = error_reason();
+  throw H5Error("HDF5: " + what + " failed" + (why.empty() ? "" : ": " + why));
+}
+}  // namespace
+
 hid_t check(hid_t id, const std::string& what) {
-  if (id < 0) throw H5Error("HDF5: " + what + " failed");
+  if (id < 0) fail(what);
+  errno = 0;
   return id;
 }
 void check(herr_t rc, const std::string& what) {
-  if (rc < 0) throw H5Error("HDF5: " + what + " failed");
+  if (rc < 0) fail(what);
+  errno = 0;
 }
+
+namespace {
+// An object of a file opened through MPI-IO: closing it (or its file) may
+// be collective. Dataspaces and property lists belong to no file. Asked
+// through H5Fget_mpi_atomicity, which only the MPI-IO driver answers and
+// which is local (H5Fget_access_plist would duplicate the file's
+// communicator, itself a collective call).
+bool in_mpio_file(hid_t id) {
+  const H5I_type_t t = H5Iget_type(id);
+  if (t != H5I_FILE && t != H5I_GROUP && t != H5I_DATASET && t != H5I_ATTR && t != H5I_DATATYPE) return false;
+  hbool_t atomic = false;
+  herr_t rc = -1;
+  H5E_BEGIN_TRY {
+    const hid_t file = H5Iget_file_id(id);
+    if (file >= 0) {
+      rc = H5Fget_mpi_atomicity(file, &atomic);
+      H5Fclose(file);  // drops the reference H5Iget_file_id took (never the last one)
+    }
+  }
+  H5E_END_TRY;
+  return rc >= 0;
+}
+}  // namespace
 
 void Handle::reset() {
   if (id_ < 0) return;
+  // While an exception unwinds, maybe on this rank only, a collective close
+  // would wait forever for ranks that are elsewhere (issue 15 item 1: disk
+  // full on 2 ranks hung). Leave such an object open: the job aborts, or all
+  // ranks failed alike and HDF5 closes it at MPI_Finalize. The file stays as
+  // of its last flush, which is what a reader wants after a failed write.
+  if (std::uncaught_exceptions() > 0 && in_mpio_file(id_)) {
+    id_ = H5I_INVALID_HID;
+    return;
+  }
   switch (H5Iget_type(id_)) {
     case H5I_FILE: H5Fclose(id_); break;
     case H5I_GROUP: H5Gclose(id_); break;
@@ -47,6 +148,11 @@ Handle fapl(MPI_Comm comm) {
 
 Handle create_file(const std::string& path, bool overwrite, MPI_Comm comm) {
   Handle p = fapl(comm);
+  // Superblock v2 and v2 object headers carry checksums, so a damaged file is
+  // refused on open instead of being read (or hanging) with garbage metadata.
+  // The 1.8 format, not the newest: a file left open by a killed run stays
+  // readable without h5clear (the 1.10 superblock marks it "open for write").
+  check(H5Pset_libver_bounds(p, H5F_LIBVER_V18, H5F_LIBVER_LATEST), "H5Pset_libver_bounds");
   return Handle(H5Fcreate(path.c_str(), overwrite ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, p),
                 "creating file '" + path + "'");
 }

@@ -1,5 +1,7 @@
 #include "gcnn/hamiltonian_stencil.hpp"
 
+#include "gcnn/mpi_env.hpp"
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -197,7 +199,7 @@ void HamiltonianStencil::apply_diagonal_inverse(Vec x, Vec y, double s) const {
 
 double HamiltonianStencil::max_diagonal(MPI_Comm comm) const {
   double m = diag_.empty() ? 0.0 : *std::max_element(diag_.begin(), diag_.end());
-  MPI_Allreduce(MPI_IN_PLACE, &m, 1, MPI_DOUBLE, MPI_MAX, comm);
+  mpi_check(MPI_Allreduce(MPI_IN_PLACE, &m, 1, MPI_DOUBLE, MPI_MAX, comm), "MPI_Allreduce(max diagonal)");
   return m;
 }
 

@@ -1,48 +1,97 @@
 // gcnn: a grand canonical ensemble of neural networks (see README.md).
-#include <cstring>
+#include <cstdio>
 #include <iostream>
+#include <string_view>
 
 #include "gcnn/cli.hpp"
-#include "gcnn/digest.hpp"
 #include "gcnn/h5.hpp"
-#include "gcnn/simulation.hpp"
 #include "gcnn/version.hpp"
 
+namespace {
+
+using namespace gcnn;
+
+int cmd_version(int, char**, const Comm& comm) {
+  if (comm.root()) std::cout << "gcnn " << kVersion << " (git " << kGitSha << ")\n";
+  return kExitOk;
+}
+
+int cmd_help(int, char**, const Comm& comm) {
+  if (comm.root()) std::cout << help_text("");
+  return kExitOk;
+}
+
+// The subcommands: name, entry point, one line of help.
+struct Command {
+  std::string_view name;
+  int (*run)(int argc, char** argv, const Comm& comm);
+  std::string_view help;
+};
+constexpr Command kCommands[] = {
+    {"run", cmd_run, "run the ensemble (the default; --resume PATH|latest continues a run)"},
+    {"solve", cmd_solve, "solve the Schroedinger equation of the run's configuration (PETSc/SLEPc)"},
+    {"verify", cmd_verify, "check a results file against the model's identities"},
+    {"digest", cmd_digest, "print the state digest of a results file or checkpoint"},
+    {"config", cmd_config, "validate a configuration and print it as INI"},
+    {"bench", cmd_bench, "measure the speed of the step and the solver"},
+    {"version", cmd_version, "print the version"},
+    {"--version", cmd_version, "print the version"},
+    {"help", cmd_help, "print the help"},
+    {"--help", cmd_help, "print the help"},
+    {"-h", cmd_help, "print the help"},
+};
+
+const Command* find_command(std::string_view name) {
+  for (const Command& c : kCommands)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+std::string command_list() {
+  std::string s;
+  for (const Command& c : kCommands) {
+    if (c.name.front() == '-' || c.name == "help" || c.name == "version") continue;
+    if (!s.empty()) s += ", ";
+    s += c.name;
+  }
+  return s;
+}
+
+int dispatch(int argc, char** argv, const Comm& comm) {
+  if (argc <= 1) return cmd_run(1, argv, comm);  // no subcommand: run the demo
+  const std::string_view name = argv[1];
+  if (const Command* c = find_command(name)) return c->run(argc - 1, argv + 1, comm);
+  if (name.rfind("--", 0) == 0) return cmd_run(argc, argv, comm);  // `gcnn --config x.ini` means run
+  throw ConfigError("unknown command '" + std::string(name) + "' (commands: " + command_list() +
+                    "; see gcnn --help)");
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  using namespace gcnn;
   MpiSession mpi(&argc, &argv);
   Comm comm(MPI_COMM_WORLD);
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // we report HDF5 errors ourselves
-  const std::string cmd = argc > 1 ? argv[1] : "run";
-  // Subcommand arguments start after the subcommand name (none given: run the demo).
-  int sub_argc = argc > 1 ? argc - 1 : 1;
-  char** sub_argv = argc > 1 ? argv + 1 : argv;
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // we report HDF5 errors ourselves (h5::check)
   try {
-    if (cmd == "--version" || cmd == "version") {
-      if (comm.root()) std::cout << "gcnn " << kVersion << " (git " << kGitSha << ")\n";
-      return kExitOk;
-    }
-    if (cmd == "--help" || cmd == "-h" || cmd == "help") {
-      if (comm.root()) std::cout << help_text("");
-      return kExitOk;
-    }
-    if (cmd == "run") return cmd_run(sub_argc, sub_argv, comm);
-    if (cmd == "digest") return cmd_digest(sub_argc, sub_argv, comm);
-    if (cmd == "config") return cmd_config(sub_argc, sub_argv, comm);
-    if (cmd == "bench") return cmd_bench(sub_argc, sub_argv, comm);
-    if (cmd == "solve") return cmd_solve(sub_argc, sub_argv, comm);
-    if (cmd == "verify") return cmd_verify(sub_argc, sub_argv, comm);
-    if (cmd.rfind("--", 0) == 0) return cmd_run(argc, argv, comm);  // `gcnn --config x.ini` means run
-    throw ConfigError("unknown command '" + cmd + "' (commands: run, solve, verify, digest, config, bench; see gcnn --help)");
-  } catch (const ConfigError& e) {
+    return dispatch(argc, argv, comm);
+  } catch (const ConfigError& e) {  // bad input, agreed by every rank before anything was written
     if (comm.root()) std::cerr << "gcnn: error: " << e.what() << "\n";
     return kExitBadInput;
+  } catch (const AgreedError& e) {
+    // A runtime failure every rank saw and agreed on: said once. The job
+    // still aborts: HDF5 objects left open by the failure must not be closed
+    // (and written to) at MPI_Finalize, so the files stay as of their last flush.
+    if (comm.root()) std::cerr << "gcnn: error: " << e.what() << "\n" << std::flush;
+    // Every rank is here (agreed): let rank 0's message out first (the codes of
+    // these two calls do not matter: the job ends either way).
+    (void)MPI_Barrier(comm.raw());
+    (void)MPI_Abort(MPI_COMM_WORLD, kExitFailure);
+    return kExitFailure;
   } catch (const std::exception& e) {
     // Not necessarily reached by every rank: abort the whole job so that no
     // rank waits forever in a collective.
-    std::cerr << "gcnn: error (rank " << comm.rank() << "): " << e.what() << "\n";
-    MPI_Abort(MPI_COMM_WORLD, kExitFailure);
+    std::cerr << "gcnn: error (rank " << comm.rank() << "): " << e.what() << "\n" << std::flush;
+    (void)MPI_Abort(MPI_COMM_WORLD, kExitFailure);
     return kExitFailure;
   }
 }

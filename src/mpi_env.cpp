@@ -1,5 +1,9 @@
 #include "gcnn/mpi_env.hpp"
 
+#include <sys/stat.h>
+
+#include <cstdio>
+
 namespace gcnn {
 
 void mpi_check(int rc, const char* what) {
@@ -12,20 +16,41 @@ void mpi_check(int rc, const char* what) {
 
 MpiSession::MpiSession(int* argc, char*** argv) {
   int inited = 0;
-  MPI_Initialized(&inited);
-  if (!inited) MPI_Init(argc, argv);
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  mpi_check(MPI_Initialized(&inited), "MPI_Initialized");
+  if (!inited) mpi_check(MPI_Init(argc, argv), "MPI_Init");
+  mpi_check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
 }
 
 MpiSession::~MpiSession() {
+  // A destructor must not throw: a failed finalize is reported, not raised.
   int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (!finalized) MPI_Finalize();
+  if (MPI_Finalized(&finalized) != MPI_SUCCESS) finalized = 1;
+  if (!finalized && MPI_Finalize() != MPI_SUCCESS) std::fprintf(stderr, "gcnn: warning: MPI_Finalize failed\n");
 }
 
 Comm::Comm(MPI_Comm c) : comm_(c) {
-  MPI_Comm_rank(comm_, &rank_);
-  MPI_Comm_size(comm_, &size_);
+  mpi_check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+  mpi_check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+}
+
+std::string agreed_error(const Comm& comm, const std::string& local_error) {
+  int who = local_error.empty() ? comm.size() : comm.rank();
+  mpi_check(MPI_Allreduce(MPI_IN_PLACE, &who, 1, MPI_INT, MPI_MIN, comm.raw()), "MPI_Allreduce(agree)");
+  if (who == comm.size()) return "";
+  std::string msg = local_error;
+  comm.bcast(msg, who);
+  return msg;
+}
+
+bool root_says(const Comm& comm, bool answer_on_root) {
+  int v = comm.root() && answer_on_root ? 1 : 0;
+  comm.bcast(&v, 1);
+  return v != 0;
+}
+
+bool file_exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
 }
 
 void Comm::barrier() const { mpi_check(MPI_Barrier(comm_), "MPI_Barrier"); }

@@ -1,5 +1,6 @@
 #include "gcnn/results_file.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,7 +29,11 @@ std::string make_run_id(const Comm& comm) {
 
 ResultsFile::ResultsFile(const std::string& path, bool overwrite, const Comm& comm, const Config& cfg,
                          const std::string& run_id)
-    : comm_(comm), file_(h5::create_file(path, overwrite, comm.raw())) {
+    : comm_(comm) {
+  // MPI-IO opens collectively: every rank sees the failure (a full disk, no
+  // permission), agreed so that it is said once.
+  const std::string err = try_everywhere(comm, [&] { file_ = h5::create_file(path, overwrite, comm.raw()); });
+  if (!err.empty()) throw AgreedError("cannot create results file '" + path + "': " + err);
   {
     h5::Handle g = h5::create_group(file_, "h5md");
     h5::attr(g, "version", std::vector<int64_t>{1, 1});
@@ -69,57 +74,208 @@ ResultsFile::ResultsFile(const std::string& path, bool overwrite, const Comm& co
   h5::attr(step_, "unit", std::string("steps"));
 }
 
-ResultsFile::ResultsFile(const std::string& path, const Comm& comm, const std::string& run_id, const Append& how)
-    : comm_(comm), appending_(true) {
-  std::string err;
-  try {
-    file_ = h5::open_file(path, true, comm.raw());
-  } catch (const std::exception& e) {
-    err = e.what();
-  }
-  comm.bcast(err);  // the open either works everywhere or nowhere; say so once
-  if (!err.empty()) throw ConfigError("cannot append to results file: " + err);
-  std::string kind, id;
-  try {
-    kind = h5::read_attr_string(file_, "gcnn_file_kind");
-    h5::Handle p = h5::open_group(file_, "parameters");
-    id = h5::read_attr_string(p, "run_id");
-  } catch (const std::exception&) {
-  }
-  if (kind != "results") throw ConfigError("'" + path + "' is not a gcnn results file; cannot append to it");
-  if (id != run_id)
-    throw ConfigError("results file '" + path + "' belongs to run " + id + ", the checkpoint to run " + run_id +
-                      "; pass --output NEW.h5 to continue into a new results file");
-  step_ = h5::open_dataset(file_, "observables/clock/step");
-  time_ = h5::open_dataset(file_, "observables/clock/time");
-  const hsize_t rows = h5::dims_of(step_)[0];
-  if (static_cast<int64_t>(rows) < how.keep_samples)
-    throw ConfigError("results file '" + path + "' holds " + std::to_string(rows) + " samples, but the checkpoint " +
-                      "was taken after " + std::to_string(how.keep_samples) + "; it is not this run's latest file");
-  n_samples_ = how.keep_samples;
-  for (hid_t d : {step_.id(), time_.id()}) {
-    hsize_t n = static_cast<hsize_t>(n_samples_);
-    h5::check(H5Dset_extent(d, &n), "H5Dset_extent(truncate clock)");
-  }
-  h5::check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "H5Fflush(after truncation)");
-  if (h5::exists(file_, "digest")) h5::check(H5Ldelete(file_, "digest", H5P_DEFAULT), "H5Ldelete(/digest)");
-  h5::Handle p = h5::open_group(file_, "parameters");
-  std::string hist;
-  try { hist = h5::read_attr_string(p, "resume_history"); } catch (const std::exception&) {}
-  h5::attr(p, "resume_history", hist + how.note + "\n");
+namespace {
+
+// Names of the links in group `g`.
+std::vector<std::string> children(hid_t g) {
+  std::vector<std::string> names;
+  auto add = [](hid_t, const char* name, const H5L_info_t*, void* out) -> herr_t {
+    static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+    return 0;
+  };
+  h5::check(H5Literate(g, H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, add, &names), "listing a group");
+  return names;
 }
 
-h5::Handle ResultsFile::open_series(hid_t parent, const std::string& name, const std::vector<hsize_t>& shape) {
-  h5::Handle d = h5::open_dataset(parent, name);
-  std::vector<hsize_t> dims = h5::dims_of(d);
-  if (dims.size() != shape.size() + 1 || !std::equal(shape.begin(), shape.end(), dims.begin() + 1))
-    throw ConfigError("results file series '" + name + "' has a different shape than this run writes");
-  dims[0] = static_cast<hsize_t>(n_samples_);
-  h5::check(H5Dset_extent(d, dims.data()), "H5Dset_extent(truncate " + name + ")");
+// Reads rows [0, rows) of a dataset (at most ~8 MiB at a time), so that a
+// damaged chunk index or an unreadable chunk is found now, not after the
+// file was changed.
+void read_rows(hid_t d, const std::vector<hsize_t>& dims, hsize_t rows, const std::string& what) {
+  if (dims.empty()) {  // a scalar
+    double x = 0;
+    h5::check(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &x), "reading " + what);
+    return;
+  }
+  size_t row_elems = 1;
+  for (size_t i = 1; i < dims.size(); ++i) row_elems *= dims[i];
+  const hsize_t block = std::max<hsize_t>(1, (hsize_t{1} << 20) / std::max<size_t>(row_elems, 1));
+  std::vector<double> buf;
+  for (hsize_t r = 0; r < rows; r += block) {
+    std::vector<hsize_t> start(dims.size(), 0), count(dims);
+    start[0] = r;
+    count[0] = std::min(block, rows - r);
+    buf.resize(count[0] * row_elems);
+    h5::read_slab(d, H5T_NATIVE_DOUBLE, start, count, buf.data(), what);
+  }
+}
+
+// Reads every attribute of `obj`, in its stored type.
+void read_attributes(hid_t obj, const std::string& where) {
+  auto one = [](hid_t o, const char* name, const H5A_info_t*, void* out) -> herr_t {
+    hid_t a = H5Aopen(o, name, H5P_DEFAULT);
+    hid_t t = a >= 0 ? H5Aget_type(a) : -1, sp = a >= 0 ? H5Aget_space(a) : -1;
+    herr_t rc = a >= 0 && t >= 0 && sp >= 0 ? 0 : -1;
+    if (rc == 0 && H5Tis_variable_str(t) <= 0) {
+      const hssize_t n = H5Sget_simple_extent_npoints(sp);
+      const size_t sz = H5Tget_size(t);
+      if (n < 0 || sz == 0 || static_cast<double>(n) * static_cast<double>(sz) > 1e9) {
+        rc = -1;
+      } else {
+        std::vector<char> buf(static_cast<size_t>(n) * sz + 1);
+        rc = H5Aread(a, t, buf.data());
+      }
+    }
+    if (sp >= 0) H5Sclose(sp);
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+    if (rc < 0) *static_cast<std::string*>(out) = name;
+    return rc < 0 ? -1 : 0;
+  };
+  std::string bad;
+  if (H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, one, &bad) < 0)
+    throw std::runtime_error((bad.empty() ? "an attribute" : "attribute '" + bad + "'") + " of " + where +
+                             " is unreadable (damaged metadata)");
+}
+
+// Opens every object of the file and reads every attribute and every
+// dataset in full: a damaged block anywhere (the /digest group, an
+// attribute, a static table) is found before anything is written.
+void read_everything(hid_t file) {
+  read_attributes(file, "/");
+  auto visit = [](hid_t root, const char* name, const H5O_info_t* info, void* out) -> herr_t {
+    if (std::string(name) == ".") return 0;
+    const std::string path = std::string("/") + name;
+    try {
+      h5::Handle o(H5Oopen(root, name, H5P_DEFAULT), "opening " + path);
+      read_attributes(o, path);
+      if (info->type == H5O_TYPE_DATASET) {
+        const std::vector<hsize_t> dims = h5::dims_of(o);
+        read_rows(o, dims, dims.empty() ? 1 : dims[0], path);
+      }
+    } catch (const std::exception& e) {
+      *static_cast<std::string*>(out) = e.what();
+      return -1;
+    }
+    return 0;
+  };
+  std::string err;
+  herr_t rc = -1;
+  H5E_BEGIN_TRY { rc = H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_NATIVE, visit, &err, H5O_INFO_BASIC); }
+  H5E_END_TRY;
+  if (rc < 0) throw std::runtime_error(err.empty() ? "its object tree is unreadable (damaged metadata)" : err);
+}
+
+// The whole results file of a resumed run, checked read-only on one rank
+// before anything in it is changed (issue 15 item 3): it opens (its metadata
+// carries checksums since schema 1 files written by this version), it is this
+// run's, every series holds the rows the checkpoint counts, and every
+// object, attribute and dataset in it reads.
+void validate_for_append(const std::string& path, const std::string& run_id, const ResultsFile::Append& how) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) throw std::runtime_error("not a regular file");
+  if (!h5::is_hdf5(path)) throw std::runtime_error("not an HDF5 file (damaged or foreign)");
+  h5::Handle f = h5::open_file(path, false, MPI_COMM_SELF);
+  if (h5::file_kind(f) != "results") throw std::runtime_error("not a gcnn results file");
+  const int64_t schema = h5::read_attr_int(f, "gcnn_schema_version");
+  if (schema != kResultsSchemaVersion)
+    throw std::runtime_error("results schema version " + std::to_string(schema) + ", this gcnn writes " +
+                             std::to_string(kResultsSchemaVersion));
+  read_everything(f);
+  h5::open_group(f, "h5md");
+  const std::string id = h5::read_attr_string(h5::open_group(f, "parameters"), "run_id");
+  if (id != run_id)
+    throw std::runtime_error("it belongs to run " + id + ", the checkpoint to run " + run_id +
+                             "; pass --output NEW.h5 to continue into a new results file");
+  const hsize_t keep = static_cast<hsize_t>(how.keep_samples);
+  auto check_series = [&](hid_t d, const std::string& what, const std::vector<hsize_t>& row_shape) {
+    const std::vector<hsize_t> dims = h5::dims_of(d);
+    if (dims.empty()) throw std::runtime_error(what + " has no sample axis");
+    if (!row_shape.empty() && !std::equal(row_shape.begin(), row_shape.end(), dims.begin() + 1, dims.end()))
+      throw std::runtime_error(what + " has the wrong shape for this run's configuration");
+    if (dims[0] < keep)
+      throw std::runtime_error(what + " holds " + std::to_string(dims[0]) + " samples, but the checkpoint was taken " +
+                               "after " + std::to_string(keep) + "; it is not this run's latest file");
+  };
+  h5::Handle step = h5::open_dataset(f, "observables/clock/step");
+  check_series(step, "/observables/clock/step", {});
+  if (h5::dims_of(step).size() != 1) throw std::runtime_error("/observables/clock/step is not one-dimensional");
+  check_series(h5::open_dataset(f, "observables/clock/time"), "/observables/clock/time", {});
+  if (keep > 0) {
+    // The clock is the run's: increasing, and not past the checkpoint.
+    std::vector<int64_t> s(keep);
+    h5::read_slab(step, H5T_NATIVE_INT64, {0}, {keep}, s.data(), "/observables/clock/step");
+    for (hsize_t i = 0; i < keep; ++i)
+      if (s[i] < 0 || (i > 0 && s[i] <= s[i - 1]) || (how.at_step >= 0 && s[i] > how.at_step))
+        throw std::runtime_error("/observables/clock/step is not the clock of a run checkpointed at step " +
+                                 std::to_string(how.at_step));
+  }
+  h5::Handle obs = h5::open_group(f, "observables");
+  for (const std::string& name : children(obs)) {
+    if (name == "clock") continue;
+    h5::Handle g = h5::open_group(obs, name);
+    check_series(h5::open_dataset(g, "value"), "/observables/" + name + "/value", {});
+  }
+  if (how.n_particles > 0) {
+    const std::vector<hsize_t> row{static_cast<hsize_t>(how.n_particles), static_cast<hsize_t>(how.K)};
+    check_series(h5::open_dataset(f, "particles/networks/position/value"), "/particles/networks/position/value", row);
+    if (h5::dims_of(h5::open_dataset(f, "particles/networks/id")) != std::vector<hsize_t>{row[0]})
+      throw std::runtime_error("/particles/networks/id has the wrong shape for this run's configuration");
+  }
+}
+
+}  // namespace
+
+ResultsFile::ResultsFile(const std::string& path, const Comm& comm, const std::string& run_id, const Append& how)
+    : comm_(comm), appending_(true) {
+  // Rank 0 reads the whole file first; only a file that passes is opened for
+  // writing, and nothing is written to it until begin_writing().
+  const std::string bad = on_root(comm, [&] { validate_for_append(path, run_id, how); });
+  if (!bad.empty())
+    throw ConfigError("refusing to append to results file '" + path + "': " + bad +
+                      " (the file is left untouched; pass --output NEW.h5 to continue into a new results file)");
+  const std::string err = try_everywhere(comm, [&] { file_ = h5::open_file(path, true, comm.raw()); });
+  if (!err.empty()) throw AgreedError("cannot append to results file '" + path + "': " + err);
+  step_ = h5::open_dataset(file_, "observables/clock/step");
+  time_ = h5::open_dataset(file_, "observables/clock/time");
+  n_samples_ = how.keep_samples;
+  note_ = how.note;
+}
+
+void ResultsFile::begin_writing() {
+  if (!appending_) return flush();  // the schema is on disk before the first sample: readable from now on
+  // Truncate every series to the checkpoint's sample count (like GROMACS
+  // -append), now that the whole file was validated and every series this
+  // run writes has been found with its shape (declare).
+  std::vector<hid_t> all{step_.id(), time_.id()};
+  for (auto& [name, s] : series_) all.push_back(s.value.id());
+  if (particles_.valid()) all.push_back(particles_.id());
+  for (hid_t d : all) {
+    std::vector<hsize_t> dims = h5::dims_of(d);
+    dims[0] = static_cast<hsize_t>(n_samples_);
+    h5::check(H5Dset_extent(d, dims.data()), "H5Dset_extent(truncate to the checkpoint)");
+  }
   // Flush the shrink before appending: without it (parallel HDF5 1.10.8) the
   // cut-off rows came back as fill values over the rows appended next
   // (caught by the kill9 restart test).
-  h5::check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "H5Fflush(after truncation)");
+  flush();
+  if (h5::exists(file_, "digest")) h5::check(H5Ldelete(file_, "digest", H5P_DEFAULT), "H5Ldelete(/digest)");
+  h5::Handle p = h5::open_group(file_, "parameters");
+  std::string hist;
+  if (H5Aexists(p, "resume_history") > 0) hist = h5::read_attr_string(p, "resume_history");
+  h5::attr(p, "resume_history", hist + note_ + "\n");
+  flush();
+}
+
+h5::Handle ResultsFile::open_series(hid_t parent, const std::string& name, const std::vector<hsize_t>& shape) {
+  h5::Handle d;
+  try {
+    d = h5::open_dataset(parent, name);
+  } catch (const h5::H5Error& e) {
+    throw ConfigError(std::string("results file: ") + e.what() + "; it was not written by this gcnn for this run");
+  }
+  const std::vector<hsize_t> dims = h5::dims_of(d);
+  if (dims.size() != shape.size() + 1 || !std::equal(shape.begin(), shape.end(), dims.begin() + 1))
+    throw ConfigError("results file series '" + name + "' has a different shape than this run writes");
   return d;
 }
 
@@ -148,7 +304,13 @@ void ResultsFile::declare(const std::string& name, const std::vector<hsize_t>& s
   s.integer = integer;
   for (auto x : shape) s.row_elems *= x;
   if (appending_) {
-    h5::Handle g = h5::open_group(file_, "observables/" + name);
+    h5::Handle g;
+    try {
+      g = h5::open_group(file_, "observables/" + name);
+    } catch (const h5::H5Error&) {
+      throw ConfigError("results file has no series '" + name + "' (written by another gcnn version?); pass " +
+                        "--output NEW.h5 to continue into a new results file");
+    }
     s.value = open_series(g, "value", shape);
     order_.push_back(name);
     series_.emplace(name, std::move(s));
@@ -212,7 +374,12 @@ void ResultsFile::declare_particles(int64_t n_sub, int K, const std::vector<int6
   n_sub_ = n_sub;
   K_ = K;
   if (appending_) {
-    h5::Handle g = h5::open_group(file_, "particles/networks/position");
+    h5::Handle g;
+    try {
+      g = h5::open_group(file_, "particles/networks/position");
+    } catch (const h5::H5Error&) {
+      throw ConfigError("results file has no particle subsample; pass --output NEW.h5 to continue into a new file");
+    }
     particles_ = open_series(g, "value", {static_cast<hsize_t>(n_sub), static_cast<hsize_t>(K)});
     return;
   }
@@ -230,6 +397,13 @@ void ResultsFile::put_particles(int64_t row_lo, const std::vector<double>& q) {
   p_buf_ = q;
 }
 
-void ResultsFile::flush() { h5::check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "H5Fflush"); }
+// Every rank returns from the collective flush, each with its own outcome
+// (metadata is written by some ranks only): agree, so that a full disk is
+// reported once and every rank stops together.
+void ResultsFile::flush() {
+  std::string err;
+  if (H5Fflush(file_, H5F_SCOPE_GLOBAL) < 0) err = "HDF5: H5Fflush failed: " + h5::error_reason();
+  agree_or_throw(comm_, err, "writing the results file: ");
+}
 
 }  // namespace gcnn

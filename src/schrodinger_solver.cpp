@@ -133,7 +133,8 @@ std::vector<double> SchrodingerSolver::gather(Vec v, int dof) const {
   });
   GCNN_PETSC(VecRestoreArrayRead(v, &a));
   // One owner per entry: the sum is exact.
-  MPI_Allreduce(MPI_IN_PLACE, full.data(), static_cast<int>(full.size()), MPI_DOUBLE, MPI_SUM, comm_);
+  mpi_check(MPI_Allreduce(MPI_IN_PLACE, full.data(), static_cast<int>(full.size()), MPI_DOUBLE, MPI_SUM, comm_),
+            "MPI_Allreduce(gather)");
   return full;
 }
 
@@ -237,7 +238,7 @@ SchrodingerSolver::Evolution SchrodingerSolver::tdse(const std::vector<double>& 
   // the right-hand side of step s + 1: one pass and one reduction per step.
   auto record = [&](int64_t s, const HamiltonianStencil::Moments& m) {
     double sums[2] = {m.norm2, m.energy};
-    MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, comm_);
+    mpi_check(MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, comm_), "MPI_Allreduce(sums)");
     ev.t.push_back(static_cast<double>(s) * dt);
     ev.norm.push_back(sums[0] * dV);
     ev.energy.push_back(sums[1] / sums[0]);

@@ -1,7 +1,5 @@
 #include "gcnn/simulation.hpp"
 
-#include <sys/stat.h>
-
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -49,11 +47,6 @@ std::string mala_text(const Config& c, const SampleSummary& s) {
   return b;
 }
 
-bool file_exists(const std::string& p) {
-  struct stat st;
-  return stat(p.c_str(), &st) == 0;
-}
-
 }  // namespace
 
 namespace {
@@ -78,6 +71,7 @@ class Run {
     if (interrupted_in_setup("analytic Omega")) return res_;
     attach_ensemble();
     declare_particles();
+    out_->begin_writing();  // a resumed file is changed only from here on, after its validation
     if (!out_->appending()) last_ = sample();
     if (interrupted_in_setup("allocation and first sample")) {
       out_->flush();
@@ -134,11 +128,12 @@ class Run {
       out_ = std::make_unique<ResultsFile>(cfg_.output, overwrite_, comm_, cfg_, run_id_);
       return;
     }
-    int exists = root_ && file_exists(cfg_.output) ? 1 : 0;
-    comm_.bcast(&exists, 1);
-    if (exists) {
+    if (root_says(comm_, file_exists(cfg_.output))) {
       ResultsFile::Append how;
       how.keep_samples = resume_->meta.n_samples;
+      how.at_step = static_cast<int64_t>(start_);
+      how.n_particles = std::min<int64_t>(cfg_.particles, cfg_.M);
+      how.K = cfg_.K;
       how.note = "resumed at step " + std::to_string(start_) + " on " + std::to_string(comm_.size()) +
                  " rank(s) from " + resume_->path;
       out_ = std::make_unique<ResultsFile>(cfg_.output, comm_, run_id_, how);

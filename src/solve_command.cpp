@@ -110,14 +110,16 @@ int cmd_solve(int argc, char** argv, const Comm& comm) {
   const Config c = load_config(req, comm);
   const std::string opts = c.solver_petsc + " " + req.extra_value("petsc");
   // The output must be writable before any work is done.
-  int state = 0;  // 0 new file, 1 existing without /schrodinger, 2 existing with
-  if (comm.root() && h5::is_hdf5(c.output)) {
-    h5::Handle f = h5::open_file(c.output, false, MPI_COMM_SELF);
-    state = h5::exists(f, "schrodinger") ? 2 : 1;
-  } else if (comm.root()) {
-    FILE* f = std::fopen(c.output.c_str(), "rb");
-    if (f) { std::fclose(f); state = 3; }
-  }
+  int state = 0;  // 0 new file, 1 existing without /schrodinger, 2 existing with, 3 not HDF5
+  const std::string err = on_root(comm, [&] {
+    if (h5::is_hdf5(c.output)) {
+      h5::Handle f = h5::open_file(c.output, false, MPI_COMM_SELF);
+      state = h5::exists(f, "schrodinger") ? 2 : 1;
+    } else if (file_exists(c.output)) {
+      state = 3;
+    }
+  });
+  if (!err.empty()) throw ConfigError("output file '" + c.output + "': " + err);
   comm.bcast(&state, 1);
   if (state == 3 && !req.overwrite)
     throw ConfigError("output file '" + c.output + "' exists and is not HDF5; pass --overwrite or choose --output");

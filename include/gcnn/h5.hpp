@@ -15,8 +15,12 @@ struct H5Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A failure's message carries the innermost entries of HDF5's error stack
+// (the OS reason, e.g. "No space left on device").
 hid_t check(hid_t id, const std::string& what);
 void check(herr_t rc, const std::string& what);
+// The innermost entries of the current HDF5 error stack ("" if empty).
+std::string error_reason();
 
 // Owns one HDF5 identifier and closes it with the right H5*close.
 class Handle {

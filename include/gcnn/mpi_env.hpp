@@ -44,6 +44,42 @@ class Comm {
   int rank_ = 0, size_ = 1;
 };
 
+// ---- Collective agreement on errors --------------------------------------
+// The one rule for error paths: a rank that fails never enters a collective
+// the others may not reach. Either every rank agrees first (the functions
+// below: each rank passes its own error, "" if none, and all learn the same
+// verdict), or the failing rank ends the job (main: MPI_Abort).
+
+// A runtime failure every rank raises together (after agreement): reported
+// once, on rank 0, with exit 1 and no MPI_Abort.
+struct AgreedError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Collective: the message of the lowest rank whose local_error is not
+// empty, on every rank, or "" if no rank failed.
+std::string agreed_error(const Comm& comm, const std::string& local_error);
+
+// Collective: throws Error(prefix + message) on every rank if any rank failed.
+template <class Error = AgreedError>
+void agree_or_throw(const Comm& comm, const std::string& local_error, const std::string& prefix = "") {
+  const std::string msg = agreed_error(comm, local_error);
+  if (!msg.empty()) throw Error(prefix + msg);
+}
+
+// Runs f on every rank and agrees on the outcome: the message of the
+// exception f threw on the lowest failing rank, "" if none did.
+template <class F> std::string try_everywhere(const Comm& comm, F&& f) {
+  std::string err;
+  try {
+    f();
+  } catch (const std::exception& e) {
+    err = e.what();
+    if (err.empty()) err = "unknown error";
+  }
+  return agreed_error(comm, err);
+}
+
 // Runs f on rank 0 only (file I/O that one rank does for all) and returns,
 // on every rank, the message of the exception f threw there, or "" if none:
 // every rank then raises the same error, or none does.
@@ -54,11 +90,19 @@ template <class F> std::string on_root(const Comm& comm, F&& f) {
       f();
     } catch (const std::exception& e) {
       err = e.what();
+      if (err.empty()) err = "unknown error";
     }
   }
   comm.bcast(err);
   return err;
 }
+
+// Rank 0 asks a question about the file system (does the output exist?)
+// and every rank gets its answer.
+bool root_says(const Comm& comm, bool answer_on_root);
+
+// Whether anything (file, directory, device) exists at `path`.
+bool file_exists(const std::string& path);
 
 // Block distribution of n items (networks, or neurons by id) over P ranks:
 // rank r owns [lo(r), lo(r+1)) with lo(r) = floor(n r / P).

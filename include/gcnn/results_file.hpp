@@ -25,12 +25,16 @@ class ResultsFile {
  public:
   // Creates the file (fails if it exists and !overwrite) and writes the header.
   ResultsFile(const std::string& path, bool overwrite, const Comm& comm, const Config& cfg, const std::string& run_id);
-  // Reopens the results file of a resumed run (like GROMACS -append): checks
-  // that it belongs to run `run_id`, keeps its first `keep_samples` rows and
-  // truncates the rest (samples written after the checkpoint); declare() then
-  // reopens the series. Throws ConfigError with the reason otherwise.
+  // Reopens the results file of a resumed run (like GROMACS -append). First
+  // rank 0 validates the whole file read-only (this run's, every series with
+  // at least `keep_samples` readable rows, the particle subsample's shape);
+  // a file that fails is refused with ConfigError and left untouched.
+  // declare() then reopens the series; begin_writing() truncates them.
   struct Append {
     int64_t keep_samples = 0;
+    int64_t at_step = -1;     // the checkpoint's step (no sample after it)
+    int64_t n_particles = 0;  // particle subsample rows this run writes, and K
+    int K = 1;
     std::string note;  // appended to /parameters/resume_history
   };
   ResultsFile(const std::string& path, const Comm& comm, const std::string& run_id, const Append& how);
@@ -55,6 +59,11 @@ class ResultsFile {
   void declare_particles(int64_t n_sub, int K, const std::vector<int64_t>& ids);
   void put_particles(int64_t row_lo, const std::vector<double>& q);
 
+  // Collective, after every declare(): a fresh file's schema is flushed (the
+  // file is readable from then on); a resumed file's series are truncated to
+  // the checkpoint's sample count. Nothing is written to a resumed file before.
+  void begin_writing();
+  // Collective; failures are agreed (AgreedError on every rank).
   void flush();
 
  private:
@@ -78,6 +87,7 @@ class ResultsFile {
   std::vector<std::string> order_;
   int64_t n_samples_ = 0;
   bool appending_ = false;
+  std::string note_;
   h5::Handle open_series(hid_t parent, const std::string& name, const std::vector<hsize_t>& shape);
   // particles
   h5::Handle particles_;
