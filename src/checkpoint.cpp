@@ -438,7 +438,7 @@ void load_checkpoint(const std::string& path, Ensemble& e, const CheckpointMeta&
   } catch (const std::exception& ex) {
     err = ex.what();
   }
-  agree(comm, err, where);
+  agree_or_throw<CheckpointError>(comm, err, where);
   IdSums ids;
   ids.add(act);
   ids.add(res);
