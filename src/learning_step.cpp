@@ -193,7 +193,7 @@ class SampledStep final : public LearningStep {
 // per chunk of whole networks, the fields network by network, then one flat
 // vector loop for tanh over the whole chunk, then the sums per network in the
 // fixed lanes of combine(). grad F_a is bitwise hidden_gradient()'s; F_a is
-// set_free_energy()'s to rounding (see log_two_cosh_sum). Nothing depends on
+// set_free_energy()'s to rounding (network_free_energy_and_gradient). Nothing depends on
 // the chunking (tests/test_mala_chunks.cpp).
 
 // y_j = z_j(q_a)/T for the networks [la0, la1), neuron j of the chunk

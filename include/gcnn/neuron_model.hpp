@@ -50,7 +50,7 @@ struct FieldView {
 };
 
 // ln(2 cosh y), stable for all y. fastmath's exp and log1p: it vectorises
-// (MALA evaluates it for every neuron twice per step) and rounds the same
+// (set_free_energy evaluates it for every neuron of a network) and rounds the same
 // in vector lanes and scalar code.
 inline double log_two_cosh(double y) {
   const double a = std::fabs(y);
