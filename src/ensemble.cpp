@@ -40,7 +40,7 @@ Ensemble::Ensemble(const Config& cfg, const Comm& comm)
       default: rng_.normals<3>(Purpose::InitialQ, 0, a, xi); break;
     }
     // two_packets: the last fraction2 of the ids form the second sub-ensemble.
-    const bool second = cfg.init_two_packets &&
+    const bool second = cfg.init_mode == InitMode::TwoPackets &&
                         static_cast<double>(a) >= (1.0 - cfg.init_fraction2) * static_cast<double>(cfg.M);
     const std::vector<double>& centre = second ? cfg.init_center2 : cfg.init_center;
     for (int k = 0; k < K; ++k) q(la)[k] = centre[k] + cfg.init_width * xi[k];

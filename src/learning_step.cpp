@@ -87,12 +87,20 @@ inline void euler_maruyama(Ensemble& e, int64_t la, const double* g, const doubl
 // same in a vector lane and in a scalar tail (fastmath.hpp), and the sums
 // keep their fixed order, so the result does not depend on the chunking.
 // The networks' noise xi is drawn in one vector loop per chunk, too.
+// The Euler-Maruyama coefficients, fixed when a style is built: drift
+// eta*gamma, kick sqrt(2 eta gamma T_q), and 1/T of the hidden spins.
+struct Langevin {
+  double drift, kick, invT;
+  Langevin(const LearningParams& l, const ModelParams& m)
+      : drift(l.eta * l.gamma), kick(std::sqrt(2.0 * l.eta * l.gamma * l.Tq)), invT(1.0 / m.T) {}
+};
+
 template <int K, class Act>
-void chunked_step(Ensemble& e, uint64_t step, const BoundaryLoss& loss, Buffer<double>& chunk, Act act) {
+void chunked_step(Ensemble& e, uint64_t step, const BoundaryLoss& loss, const Langevin& lv, Buffer<double>& chunk,
+                  Act act) {
   static_assert(K >= 1 && K <= 3);
   constexpr int64_t kChunk = 2048;
-  const Config& c = e.config();
-  const double drift = c.eta * c.gamma, kick = std::sqrt(2.0 * c.eta * c.gamma * c.Tq), invT = 1.0 / c.T;
+  const double drift = lv.drift, kick = lv.kick, invT = lv.invT;
   const NeuronBlock& nb = e.active();
   const FieldView<K> fv(nb);
   const int64_t n = e.n_local();
@@ -141,7 +149,7 @@ void chunked_step(Ensemble& e, uint64_t step, const BoundaryLoss& loss, Buffer<d
 
 class MeanStep final : public LearningStep {
  public:
-  explicit MeanStep(const BoundaryLoss& loss) : loss_(loss) {}
+  MeanStep(const LearningParams& l, const ModelParams& m, const BoundaryLoss& loss) : loss_(loss), lv_(l, m) {}
   void advance(Ensemble& e, uint64_t step) override {
     switch (e.config().K) {
       case 1: run<1>(e, step); break;
@@ -153,18 +161,19 @@ class MeanStep final : public LearningStep {
  private:
   template <int K>
   void run(Ensemble& e, uint64_t step) {
-    chunked_step<K>(e, step, loss_, chunk_, [](int64_t, int64_t len, double* x) {
+    chunked_step<K>(e, step, loss_, lv_, chunk_, [](int64_t, int64_t len, double* x) {
 #pragma omp simd
       for (int64_t j = 0; j < len; ++j) x[j] = spin_mean(x[j]);
     });
   }
   const BoundaryLoss& loss_;
+  Langevin lv_;
   Buffer<double> chunk_ = Buffer<double>(4096);
 };
 
 class SampledStep final : public LearningStep {
  public:
-  explicit SampledStep(const BoundaryLoss& loss) : loss_(loss) {}
+  SampledStep(const LearningParams& l, const ModelParams& m, const BoundaryLoss& loss) : loss_(loss), lv_(l, m) {}
   void advance(Ensemble& e, uint64_t step) override {
     switch (e.config().K) {
       case 1: run<1>(e, step); break;
@@ -178,19 +187,21 @@ class SampledStep final : public LearningStep {
   void run(Ensemble& e, uint64_t step) {
     const int64_t* id = e.active().id.data();
     const CounterRng& rng = e.rng();
-    chunked_step<K>(e, step, loss_, chunk_, [id, &rng, step](int64_t s, int64_t len, double* x) {
+    chunked_step<K>(e, step, loss_, lv_, chunk_, [id, &rng, step](int64_t s, int64_t len, double* x) {
 #pragma omp simd
       for (int64_t j = 0; j < len; ++j) x[j] = spin_sample(rng, step, id[s + j], x[j]);
     });
   }
   const BoundaryLoss& loss_;
+  Langevin lv_;
   Buffer<double> chunk_ = Buffer<double>(4096);
 };
 
 // Metropolis-adjusted Langevin on F_a at temperature T_q: no step-size bias.
 class MalaStep final : public LearningStep {
  public:
-  explicit MalaStep(const BoundaryLoss& loss) : loss_(loss) {}
+  MalaStep(const LearningParams&, const ModelParams&, const BoundaryLoss& loss) : loss_(loss) {}
+  bool metropolis() const override { return true; }
   void advance(Ensemble& e, uint64_t step) override {
     switch (e.config().K) {
       case 1: run<1>(e, step); break;
@@ -250,6 +261,7 @@ class MalaStep final : public LearningStep {
 
 class FrozenStep final : public LearningStep {
  public:
+  FrozenStep(const LearningParams&, const ModelParams&, const BoundaryLoss&) {}
   void advance(Ensemble&, uint64_t) override {}
 };
 
@@ -294,14 +306,25 @@ double set_free_energy(int K, const NeuronBlock& nb, int64_t b, int64_t e, const
   return loss.value(q) - T * S;  // F_a = U(q) + sum_i f_i, f_i = -T ln 2cosh(z_i/T)
 }
 
-std::unique_ptr<LearningStep> make_learning_step(const Config& c, const BoundaryLoss& loss) {
-  switch (c.mode) {
-    case GradMode::Mean: return std::make_unique<MeanStep>(loss);
-    case GradMode::Sampled: return std::make_unique<SampledStep>(loss);
-    case GradMode::Mala: return std::make_unique<MalaStep>(loss);
-    case GradMode::Frozen: break;
-  }
-  return std::make_unique<FrozenStep>();
+// The registry: one line per learning style.
+const LearningModeRegistry& learning_modes() {
+  using L = const LearningParams&;
+  using M = const ModelParams&;
+  using U = const BoundaryLoss&;
+  static const LearningModeRegistry registry(
+      "learning.mode",
+      {
+          {"mean", "= exact grad F", make_style<LearningStep, MeanStep, L, M, U>},
+          {"sampled", "= Ising-sampled", make_style<LearningStep, SampledStep, L, M, U>},
+          {"mala", "= Metropolis-adjusted Langevin", make_style<LearningStep, MalaStep, L, M, U>},
+          {"frozen", "= q never moves (exchange tests)", make_style<LearningStep, FrozenStep, L, M, U>},
+      });
+  return registry;
+}
+
+std::unique_ptr<LearningStep> make_learning_step(const LearningParams& l, const ModelParams& m,
+                                                 const BoundaryLoss& loss) {
+  return learning_modes().make(l.mode, l, m, loss);
 }
 
 }  // namespace gcnn

@@ -67,8 +67,8 @@ void restore_counters(const std::array<int64_t, 12>& v, ExchangeSweep& sw, Learn
   obs.set_counters_at_sample({mine[6], mine[7], mine[8], mine[9], mine[10], mine[11]});
 }
 
-std::string mala_text(const Config& c, const SampleSummary& s) {
-  if (c.mode != GradMode::Mala) return "";
+std::string mala_text(const LearningStep& ls, const SampleSummary& s) {
+  if (!ls.metropolis()) return "";
   char b[32];
   std::snprintf(b, sizeof(b), " mala %.3f", s.mala_acceptance);
   return b;
@@ -338,7 +338,7 @@ class Run {
                   100.0 * static_cast<double>(done) / static_cast<double>(S), static_cast<double>(done) * cfg_.eta,
                   rate, fmt_seconds(static_cast<double>(S - done) / rate).c_str(), last_.mean_N,
                   100.0 * last_.reservoir_fraction, last_.join_acceptance, last_.leave_acceptance,
-                  mala_text(cfg_, last_).c_str());
+                  mala_text(*learn_, last_).c_str());
     log_ << b << std::flush;
   }
 

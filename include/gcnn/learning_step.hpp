@@ -9,6 +9,7 @@
 
 #include "gcnn/boundary_loss.hpp"
 #include "gcnn/ensemble.hpp"
+#include "gcnn/style_registry.hpp"
 
 namespace gcnn {
 
@@ -20,12 +21,25 @@ class LearningStep {
   int64_t proposals() const { return proposed_; }
   int64_t accepted() const { return accepted_; }
   void set_counters(int64_t proposals, int64_t accepted) { proposed_ = proposals; accepted_ = accepted; }
+  // Whether the style accepts or rejects its moves (proposals() and
+  // accepted() count them), so that an acceptance rate means something.
+  virtual bool metropolis() const { return false; }
 
  protected:
   int64_t proposed_ = 0, accepted_ = 0;
 };
 
-std::unique_ptr<LearningStep> make_learning_step(const Config& c, const BoundaryLoss& loss);
+// The learning styles by name (learning.mode). A style is built from the
+// [learning] and [model] sections and the loss in force: eta, gamma, T_q and
+// T are fixed at construction (a quench builds the style again).
+using LearningModeRegistry =
+    StyleRegistry<LearningStep, const LearningParams&, const ModelParams&, const BoundaryLoss&>;
+const LearningModeRegistry& learning_modes();
+std::unique_ptr<LearningStep> make_learning_step(const LearningParams& l, const ModelParams& m,
+                                                 const BoundaryLoss& loss);
+inline std::unique_ptr<LearningStep> make_learning_step(const Config& c, const BoundaryLoss& loss) {
+  return make_learning_step(c, c, loss);
+}
 
 // grad F_a and F_a of one network's neuron group [b, e) at q (used by the
 // styles, the observables and the tests). Sums run in a fixed order.
