@@ -76,7 +76,7 @@ Rates measure(const Config& base, const Comm& comm, int steps) {
     Ensemble e(c, comm);
     auto loss = make_boundary_loss(c);
     auto step = make_learning_step(c, *loss);
-    ExchangeSweep sweep(e);
+    ExchangeSweep sweep(e, c);
     uint64_t key = 0;
     for (int s = 0; s < kWarmSweeps; ++s) {
       sweep.run(e, ++key);
@@ -123,7 +123,7 @@ Config standard_workload(CliRequest& req, const Comm& comm, const char* M) {
 int bench_checkpoint(CliRequest& req, const Comm& comm, const std::string& dir) {
   const Config cfg = standard_workload(req, comm, "781250");
   Ensemble e(cfg, comm);
-  ExchangeSweep sweep(e);
+  ExchangeSweep sweep(e, cfg);
   sweep.run(e, 1);  // a realistic layout: networks and reservoir
   e.set_step(1);
   CheckpointStore store(dir, 1, comm);

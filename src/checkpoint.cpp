@@ -86,7 +86,7 @@ std::string parent_dir(const std::string& path) {
 
 double write_checkpoint(const std::string& path, const Ensemble& e, const CheckpointMeta& meta) {
   const Comm& comm = e.comm();
-  const Config& c = e.config();
+  const auto& c = e.config();
   const int K = c.K;
   const std::string tmp = path + ".tmp";
   const NeuronBlock& act = e.active();
@@ -221,7 +221,7 @@ CheckpointMeta read_checkpoint_meta(const std::string& path, const Comm& comm) {
 
 void load_checkpoint(const std::string& path, Ensemble& e, const CheckpointMeta& meta) {
   const Comm& comm = e.comm();
-  const Config& c = e.config();
+  const auto& c = e.config();
   const int K = c.K;
   const std::string where = "checkpoint '" + path + "': ";
   const hsize_t a_lo = static_cast<hsize_t>(e.a_lo()), n = static_cast<hsize_t>(e.n_local());

@@ -22,7 +22,7 @@ void NeuronBlock::reserve(size_t n) {
   c.reserve(n);
 }
 
-Ensemble::Ensemble(const Config& cfg, const Comm& comm)
+Ensemble::Ensemble(const EnsembleParams& cfg, const Comm& comm)
     : cfg_(cfg), comm_(comm), rng_(cfg.seed), active_(cfg.K), active_next_(cfg.K), reservoir_(cfg.K) {
   nets_ = Blocks{cfg.M, comm.size()};
   a_lo_ = nets_.lo(comm.rank());
@@ -61,7 +61,7 @@ Ensemble::Ensemble(const Config& cfg, const Comm& comm)
   reservoir_.resize(0);
 }
 
-Ensemble::Ensemble(const Config& cfg, const Comm& comm, Unset)
+Ensemble::Ensemble(const EnsembleParams& cfg, const Comm& comm, Unset)
     : cfg_(cfg), comm_(comm), rng_(cfg.seed), active_(cfg.K), active_next_(cfg.K), reservoir_(cfg.K) {
   nets_ = Blocks{cfg.M, comm.size()};
   a_lo_ = nets_.lo(comm.rank());

@@ -11,8 +11,7 @@
 
 namespace gcnn {
 
-ExchangeSweep::ExchangeSweep(const Ensemble& e) {
-  const Config& c = e.config();
+ExchangeSweep::ExchangeSweep(const Ensemble& e, const ModelParams& c) {
   inv_T_ = 1.0 / c.T;
   exp_minus_mu_T_ = std::exp(-c.mu / c.T);
   const int P = e.comm().size();

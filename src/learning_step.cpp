@@ -213,7 +213,7 @@ class MalaStep final : public LearningStep {
  private:
   template <int K>
   void run(Ensemble& e, uint64_t step) {
-    const Config& c = e.config();
+    const auto& c = e.config();
     const double h = c.eta * c.gamma, kick = std::sqrt(2.0 * h * c.Tq), invT = 1.0 / c.T;
     int64_t acc = 0;
     for (int64_t la = 0; la < e.n_local(); ++la) {
@@ -249,7 +249,7 @@ class MalaStep final : public LearningStep {
   }
   static double displacement(const Ensemble& e, int k, double to, double from) {
     double d = to - from;
-    const Config& c = e.config();
+    const auto& c = e.config();
     if (c.periodic) {
       const double Lk = c.grid_hi[k] - c.grid_lo[k];
       d -= Lk * std::round(d / Lk);

@@ -196,9 +196,8 @@ class Run {
   }
 
   void set_dynamics() {
-    ens_->set_physics(phys_);
     learn_ = make_learning_step(phys_, *loss_);
-    sweep_ = std::make_unique<ExchangeSweep>(*ens_);
+    sweep_ = std::make_unique<ExchangeSweep>(*ens_, phys_);
   }
 
   // The state: the checkpoint's, or a fresh one from the seed.

@@ -168,6 +168,14 @@ struct Config : ModelParams, LearningParams, ExchangeParams, InitParams, QuenchP
   std::string value(const std::string& key) const;
 };
 
+// A component's inputs: the sections it uses, by value. Built implicitly
+// from the run's Config, so a component is still constructed from `cfg`.
+template <class... Section>
+struct Sections : Section... {
+  Sections() = default;
+  Sections(const Config& c) : Section(c)... {}  // NOLINT: implicit on purpose
+};
+
 // Builds a Config from raw text values (missing keys take their defaults).
 // Throws ConfigError naming the key and the allowed range.
 Config make_config(const std::vector<std::pair<std::string, std::string>>& raw);
