@@ -520,7 +520,8 @@ std::string help_text(const std::string& command) {
   o << "parameters (" << (command.empty() ? "all commands" : command) << "):\n";
   for (auto& s : parameter_specs()) {
     o << "  " << s.name << "\n      " << s.help << "\n      default " << (s.def.empty() ? "(empty)" : s.def)
-      << "; unit " << s.unit << "; allowed " << s.range_text() << "\n";
+      << "; unit " << s.unit << "; allowed " << s.range_text()
+      << (s.affects == Affects::Output ? "; may change on --resume" : "") << "\n";
   }
   return o.str();
 }
