@@ -76,6 +76,14 @@ inline void euler_maruyama(Ensemble& e, int64_t la, const double* g, const doubl
   e.wrap(q);
 }
 
+// The Euler-Maruyama coefficients, fixed when a style is built: drift
+// eta*gamma, kick sqrt(2 eta gamma T_q), and 1/T of the hidden spins.
+struct Langevin {
+  double drift, kick, invT;
+  Langevin(const LearningParams& l, const ModelParams& m)
+      : drift(l.eta * l.gamma), kick(std::sqrt(2.0 * l.eta * l.gamma * l.Tq)), invT(1.0 / m.T) {}
+};
+
 // One learning step of every local network, in chunks of whole networks
 // holding about kChunk neurons. A network holds only tens of neurons, and
 // vectorising per network leaves a scalar loop tail per network, where the
@@ -87,14 +95,6 @@ inline void euler_maruyama(Ensemble& e, int64_t la, const double* g, const doubl
 // same in a vector lane and in a scalar tail (fastmath.hpp), and the sums
 // keep their fixed order, so the result does not depend on the chunking.
 // The networks' noise xi is drawn in one vector loop per chunk, too.
-// The Euler-Maruyama coefficients, fixed when a style is built: drift
-// eta*gamma, kick sqrt(2 eta gamma T_q), and 1/T of the hidden spins.
-struct Langevin {
-  double drift, kick, invT;
-  Langevin(const LearningParams& l, const ModelParams& m)
-      : drift(l.eta * l.gamma), kick(std::sqrt(2.0 * l.eta * l.gamma * l.Tq)), invT(1.0 / m.T) {}
-};
-
 template <int K, class Act>
 void chunked_step(Ensemble& e, uint64_t step, const BoundaryLoss& loss, const Langevin& lv, Buffer<double>& chunk,
                   Act act) {
