@@ -68,8 +68,8 @@ bool file_exists(const std::string& p) {
 namespace {
 
 // The keys a resumed run may change (Affects::Output in the parameter
-// table), for the refusal message: a section whose keys all may change is
-// named as "section.*".
+// table), for the refusal message: a section of several keys that all may
+// change is named as "section.*".
 std::string resumable_keys() {
   std::vector<std::string> sections, items;
   std::map<std::string, std::pair<int, int>> count;  // section -> (output keys, all keys)
@@ -82,7 +82,7 @@ std::string resumable_keys() {
   }
   for (const std::string& sec : sections) {
     const auto [out, all] = count[sec];
-    if (out == all) {
+    if (out == all && all > 1) {
       items.push_back(sec + ".*");
     } else {
       for (const ParamSpec& s : parameter_specs())
