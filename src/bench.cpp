@@ -73,13 +73,14 @@ constexpr int kWarmSweeps = 10;
 
 Rates measure(const Config& base, const Comm& comm, int steps) {
   Rates r;
-  for (GradMode mode : {GradMode::Mean, GradMode::Sampled, GradMode::Mala}) {
+  for (const char* mode : {"mean", "sampled", "mala"}) {
+    const std::string m = mode;
     Config c = base;
-    c.mode = mode;
+    c.mode = m;
     Ensemble e(c, comm);
     auto loss = make_boundary_loss(c);
-    auto step = make_learning_step(c, *loss);
-    ExchangeSweep sweep(e);
+    auto step = make_learning_step(c, c, *loss);
+    ExchangeSweep sweep(e, c);
     uint64_t key = 0;
     for (int s = 0; s < kWarmSweeps; ++s) {
       sweep.run(e, ++key);
@@ -87,8 +88,8 @@ Rates measure(const Config& base, const Comm& comm, int steps) {
     }
     const double upd = comm.sum(static_cast<double>(e.active().size()));
     const double dt = median_time(comm, steps, [&](int) { step->advance(e, ++key); });
-    (mode == GradMode::Mean ? r.mean : mode == GradMode::Sampled ? r.sampled : r.mala) = upd / dt / comm.size();
-    if (mode == GradMode::Mean) {
+    (m == "mean" ? r.mean : m == "sampled" ? r.sampled : r.mala) = upd / dt / comm.size();
+    if (m == "mean") {
       const int sweeps = std::max(5, steps / 2);
       const ExchangeTiming before = sweep.timing();
       const double ds = median_time(comm, sweeps, [&](int) { sweep.run(e, ++key); });
@@ -126,7 +127,7 @@ Config standard_workload(CliRequest& req, const Comm& comm, const char* M) {
 int bench_checkpoint(CliRequest& req, const Comm& comm, const std::string& dir) {
   const Config cfg = standard_workload(req, comm, "781250");
   Ensemble e(cfg, comm);
-  ExchangeSweep sweep(e);
+  ExchangeSweep sweep(e, cfg);
   sweep.run(e, 1);  // a realistic layout: networks and reservoir
   e.set_step(1);
   CheckpointStore store(dir, 1, comm);

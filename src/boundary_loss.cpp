@@ -36,13 +36,20 @@ double DoubleWellLoss::laplacian(const double* q) const {
   return s;
 }
 
-std::unique_ptr<BoundaryLoss> make_boundary_loss(const Config& c) {
-  switch (c.loss) {
-    case LossKind::Harmonic: return std::make_unique<HarmonicLoss>(c.K, c.kappa, c.q0);
-    case LossKind::DoubleWell: return std::make_unique<DoubleWellLoss>(c.K, c.kappa, c.s, c.q0);
-    case LossKind::None: break;
-  }
-  return std::make_unique<NoLoss>(c.K);
+// The registry: one line per style (its class lives in its own file pair,
+// or here for the three built-in ones).
+const BoundaryLossRegistry& boundary_losses() {
+  using S = const ModelParams&;
+  static const BoundaryLossRegistry registry(
+      "model.loss",
+      {
+          {"harmonic", "0.5*kappa*|q-q0|^2", make_style<BoundaryLoss, HarmonicLoss, S>},
+          {"double_well", "kappa*sum_k ((q_k-q0_k)^2-s^2)^2", make_style<BoundaryLoss, DoubleWellLoss, S>},
+          {"none", "U = 0 (needs model.periodic)", make_style<BoundaryLoss, NoLoss, S>},
+      });
+  return registry;
 }
+
+std::unique_ptr<BoundaryLoss> make_boundary_loss(const ModelParams& m) { return boundary_losses().make(m.loss, m); }
 
 }  // namespace gcnn

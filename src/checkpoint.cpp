@@ -152,7 +152,7 @@ void check_meta_counts(int64_t step, int64_t n_ranks, int64_t n_samples) {
 // theta_i is a function of the id (MODEL.md §1): a stored neuron whose
 // parameters differ from draw_neuron_params(id) was not written by a run of
 // this config (checksums and digest only prove the file unchanged since).
-void check_theta(const NeuronBlock& b, const CounterRng& rng, const Config& c) {
+void check_theta(const NeuronBlock& b, const CounterRng& rng, const ModelParams& c) {
   for (size_t j = 0; j < b.size(); ++j) {
     const NeuronParams p = draw_neuron_params(rng, static_cast<uint64_t>(b.id[j]), c.sigma_w, c.sigma_c);
     bool same = b.c[j] == p.c;
@@ -210,7 +210,7 @@ RestartState restart_from_text(const std::string& t) {
 
 double write_checkpoint(const std::string& path, const Ensemble& e, const CheckpointMeta& meta) {
   const Comm& comm = e.comm();
-  const Config& c = e.config();
+  const auto& c = e.config();
   const int K = c.K;
   const std::string tmp = path + ".tmp";
   const NeuronBlock& act = e.active();
@@ -344,7 +344,7 @@ CheckpointMeta read_checkpoint_meta(const std::string& path, const Comm& comm) {
 
 void load_checkpoint(const std::string& path, Ensemble& e, const CheckpointMeta& meta) {
   const Comm& comm = e.comm();
-  const Config& c = e.config();
+  const auto& c = e.config();
   const int K = c.K;
   const std::string where = "checkpoint '" + path + "': ";
   const hsize_t a_lo = static_cast<hsize_t>(e.a_lo()), n = static_cast<hsize_t>(e.n_local());

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <map>
 
 #include "gcnn/checkpoint.hpp"
 #include "gcnn/cli.hpp"
@@ -59,28 +60,32 @@ Config load_config(CliRequest& req, const Comm& comm) {
 
 namespace {
 
-// Keys a resumed run may change: how long it runs and what it writes, never
-// the trajectory. Everything else must equal the checkpoint's value.
-bool resume_safe(const std::string& key) {
-  static const char* const safe[] = {"run.steps", "run.progress_seconds", "output.file", "observables.sample_every"};
-  for (const char* k : safe)
-    if (key == k) return true;
-  return key.rfind("checkpoint.", 0) == 0 || key.rfind("solver.", 0) == 0 || key.rfind("verify.", 0) == 0;
-}
-
-// Numbers compare by value ("1" equals "1.0"), everything else as text.
-std::vector<double> numbers(const std::string& v) {
-  std::vector<double> out;
-  std::string tok;
-  for (char ch : v + ",") {
-    if (ch == ',' || ch == ' ') {
-      if (!tok.empty()) out.push_back(std::stod(tok));
-      tok.clear();
+// The keys a resumed run may change (Affects::Output in the parameter
+// table), for the refusal message: a section of several keys that all may
+// change is named as "section.*".
+std::string resumable_keys() {
+  std::vector<std::string> sections, items;
+  std::map<std::string, std::pair<int, int>> count;  // section -> (output keys, all keys)
+  for (const ParamSpec& s : parameter_specs()) {
+    const std::string sec = s.name.substr(0, s.name.find('.'));
+    if (!count.count(sec)) sections.push_back(sec);
+    auto& [out, all] = count[sec];
+    out += s.affects == Affects::Output;
+    ++all;
+  }
+  for (const std::string& sec : sections) {
+    const auto [out, all] = count[sec];
+    if (out == all && all > 1) {
+      items.push_back(sec + ".*");
     } else {
-      tok += ch;
+      for (const ParamSpec& s : parameter_specs())
+        if (s.affects == Affects::Output && s.name.rfind(sec + ".", 0) == 0) items.push_back(s.name);
     }
   }
-  return out;
+  std::string text;
+  for (size_t i = 0; i < items.size(); ++i)
+    text += (i == 0 ? "" : i + 1 == items.size() ? " and " : ", ") + items[i];
+  return text;
 }
 
 // The config of a resumed run: the checkpoint's, overridden by what the user
@@ -95,19 +100,13 @@ Config resume_config(const CliRequest& req, const CheckpointMeta& meta, const st
   const Config cfg = make_config(merged.raw);
   std::string changed;
   for (const ParamSpec& spec : parameter_specs()) {
-    if (resume_safe(spec.name)) continue;
-    const std::string a = stored.value(spec.name), b = cfg.value(spec.name);
-    bool same = a == b;
-    if (!same && spec.type != ParamType::String && spec.type != ParamType::Choice && spec.type != ParamType::Bool) {
-      try { same = numbers(a) == numbers(b); } catch (const std::exception&) {}
-    }
-    if (!same) changed += "\n  " + spec.name + ": checkpoint " + a + ", now " + b;
+    if (spec.affects == Affects::Output || spec.same(stored, cfg)) continue;  // values compare, not texts: 1 == 1.0
+    changed += "\n  " + spec.name + ": checkpoint " + stored.value(spec.name) + ", now " + cfg.value(spec.name);
   }
   if (!changed.empty())
     throw ConfigError("refusing to resume from '" + path + "': these parameters change the physics of the run" +
                       changed +
-                      "\n  (only run.steps, run.progress_seconds, output.file, observables.sample_every, "
-                      "checkpoint.*, solver.* and verify.* may change; start a new run for anything else)");
+                      "\n  (only " + resumable_keys() + " may change; start a new run for anything else)");
   return cfg;
 }
 

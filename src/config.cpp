@@ -1,5 +1,9 @@
 #include "gcnn/config.hpp"
 
+#include "gcnn/boundary_loss.hpp"
+#include "gcnn/learning_step.hpp"
+#include "gcnn/solver_potential.hpp"
+
 #include <boost/program_options.hpp>
 
 #include <algorithm>
@@ -7,6 +11,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <type_traits>
 #include <sstream>
 
 namespace po = boost::program_options;
@@ -15,126 +20,216 @@ namespace gcnn {
 
 namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-ParamSpec num(std::string name, ParamType t, std::string def, std::string unit, std::string help,
-              double lo, double hi, bool lo_open = false, bool hi_open = false) {
-  ParamSpec s{std::move(name), t, std::move(def), std::move(unit), std::move(help), -1e308, 1e308, false, false, {}};
-  s.lo = lo; s.hi = hi; s.lo_open = lo_open; s.hi_open = hi_open;
-  return s;
-}
-ParamSpec choice(std::string name, std::string def, std::vector<std::string> ch, std::string help) {
-  ParamSpec s{std::move(name), ParamType::Choice, std::move(def), "-", std::move(help), -1e308, 1e308, false, false, {}};
-  s.choices = std::move(ch);
-  return s;
-}
-ParamSpec text(std::string name, std::string def, std::string help) {
-  return ParamSpec{std::move(name), ParamType::String, std::move(def), "-", std::move(help), -1e308, 1e308, false, false, {}};
-}
-ParamSpec flag(std::string name, std::string def, std::string help) {
-  return ParamSpec{std::move(name), ParamType::Bool, std::move(def), "-", std::move(help), -1e308, 1e308, false, false, {}};
-}
 using PT = ParamType;
+
+[[noreturn]] void bad(const ParamSpec& s, const std::string& v, const std::string& why);
+double to_real(const ParamSpec& s, const std::string& v);
+int64_t to_int(const ParamSpec& s, const std::string& v);
+bool to_bool(const ParamSpec& s, const std::string& v);
+uint64_t to_uint64(const ParamSpec& s, const std::string& v);
+std::vector<std::string> split_list(const std::string& v);
+
+// ---- binders: text -> member, and member equality -------------------------
+template <class T>
+void bind(ParamSpec& s, T Config::*m) {
+  s.same = [m](const Config& a, const Config& b) { return a.*m == b.*m; };
+  if constexpr (std::is_same_v<T, double>) {
+    s.store = [m](const ParamSpec& sp, Config& c, const std::string& v) { c.*m = to_real(sp, v); };
+  } else if constexpr (std::is_same_v<T, uint64_t>) {
+    s.store = [m](const ParamSpec& sp, Config& c, const std::string& v) { c.*m = to_uint64(sp, v); };
+  } else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    s.store = [m](const ParamSpec& sp, Config& c, const std::string& v) { c.*m = static_cast<T>(to_int(sp, v)); };
+  } else if constexpr (std::is_same_v<T, bool>) {
+    s.store = [m](const ParamSpec& sp, Config& c, const std::string& v) { c.*m = to_bool(sp, v); };
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    s.store = [m](const ParamSpec& sp, Config& c, const std::string& v) {
+      if (sp.type == PT::Choice && std::find(sp.choices.begin(), sp.choices.end(), v) == sp.choices.end())
+        bad(sp, v, "is not a valid choice");
+      c.*m = v;
+    };
+  } else {  // lists
+    s.store = [m](const ParamSpec& sp, Config& c, const std::string& v) {
+      (c.*m).clear();
+      for (auto& item : split_list(v)) {
+        if constexpr (std::is_same_v<T, std::vector<double>>) (c.*m).push_back(to_real(sp, item));
+        else (c.*m).push_back(to_int(sp, item));
+      }
+    };
+  }
+}
+
+template <class T> constexpr ParamType type_of() {
+  if constexpr (std::is_same_v<T, double>) return PT::Real;
+  else if constexpr (std::is_same_v<T, std::vector<double>>) return PT::RealList;
+  else if constexpr (std::is_same_v<T, std::vector<int64_t>>) return PT::IntList;
+  else return PT::Int;
+}
+
+// A number or a list of numbers in [lo, hi] (open ends as flagged).
+template <class T, class S>
+ParamSpec num(std::string name, T S::*m, std::string def, std::string unit, std::string help, double lo,
+              double hi, bool lo_open = false, bool hi_open = false) {
+  ParamSpec s{std::move(name), type_of<T>(), std::move(def), std::move(unit), std::move(help)};
+  s.lo = lo; s.hi = hi; s.lo_open = lo_open; s.hi_open = hi_open;
+  bind(s, static_cast<T Config::*>(m));
+  return s;
+}
+// A list of 1 or K numbers, one per dimension of q.
+template <class T, class S>
+ParamSpec per_dim(std::string name, T S::*m, std::string def, std::string unit, std::string help, double lo,
+                  double hi) {
+  ParamSpec s = num(std::move(name), m, std::move(def), std::move(unit), std::move(help), lo, hi);
+  T Config::*cm = m;
+  s.fit_to_K = [cm](const ParamSpec& sp, Config& c, const std::string& v) {
+    auto& list = c.*cm;
+    if (list.size() == 1) list.assign(static_cast<size_t>(c.K), list[0]);
+    if (static_cast<int>(list.size()) != c.K) bad(sp, v, "must have 1 or " + std::to_string(c.K) + " values");
+  };
+  return s;
+}
+// An enum choice: `names` in the order of the enum's values.
+template <class E, class S>
+ParamSpec choice(std::string name, E S::*em, std::string def, std::vector<std::string> names, std::string help) {
+  ParamSpec s{std::move(name), PT::Choice, std::move(def), "-", std::move(help)};
+  s.choices = std::move(names);
+  E Config::*m = em;
+  s.same = [m](const Config& a, const Config& b) { return a.*m == b.*m; };
+  s.store = [m](const ParamSpec& sp, Config& c, const std::string& v) {
+    const auto it = std::find(sp.choices.begin(), sp.choices.end(), v);
+    if (it == sp.choices.end()) bad(sp, v, "is not a valid choice");
+    c.*m = static_cast<E>(it - sp.choices.begin());
+  };
+  return s;
+}
+// A style: the name of an entry of a registry (style_registry.hpp).
+ParamSpec style(std::string name, std::string Config::*m, std::string def, std::vector<std::string> names,
+                std::string help) {
+  ParamSpec s{std::move(name), PT::Choice, std::move(def), "-", std::move(help)};
+  s.choices = std::move(names);
+  bind(s, m);
+  return s;
+}
+ParamSpec text(std::string name, std::string Config::*m, std::string def, std::string help) {
+  ParamSpec s{std::move(name), PT::String, std::move(def), "-", std::move(help)};
+  bind(s, m);
+  return s;
+}
+ParamSpec flag(std::string name, bool Config::*m, std::string def, std::string help) {
+  ParamSpec s{std::move(name), PT::Bool, std::move(def), "-", std::move(help)};
+  bind(s, m);
+  return s;
+}
+// solver.hbar: nelson, mu or a positive number.
+ParamSpec hbar_choice(std::string name, HbarChoice Config::*m, std::string def, std::string help) {
+  ParamSpec s{std::move(name), PT::String, std::move(def), "-", std::move(help)};
+  s.same = [m](const Config& a, const Config& b) { return a.*m == b.*m; };
+  s.store = [m](const ParamSpec&, Config& c, const std::string& v) { c.*m = HbarChoice::parse(v); };
+  return s;
+}
+// Parameters a resumed run may change (Affects::Output).
+ParamSpec output(ParamSpec s) {
+  s.affects = Affects::Output;
+  return s;
+}
 }  // namespace
 
 // The defaults are the built-in demo: a 1-D double-well ensemble of 4096
 // networks that equilibrates in well under a minute on two cores.
 const std::vector<ParamSpec>& parameter_specs() {
   static const std::vector<ParamSpec> specs = {
-      num("model.M", PT::Int, "4096", "networks", "ensemble size M", 1, 1e15),
-      num("model.K", PT::Int, "1", "1", "dimension K of the trainable vector q", 1, 3),
-      num("model.rho", PT::Int, "64", "neurons/network", "neurons per network; R = rho*M", 1, 1e6),
-      num("model.sigma_w", PT::Real, "0.3", "energy/q", "std. dev. of neuron weights w_i", 0, kInf, false, true),
-      num("model.sigma_c", PT::Real, "0.3", "energy", "std. dev. of neuron biases c_i", 0, kInf, false, true),
-      num("model.T", PT::Real, "1", "energy", "temperature T of the hidden neurons", 0, kInf, true, true),
-      num("model.mu", PT::Real, "-1.5", "energy", "chemical potential mu of neurons", -1e6, 1e6),
-      choice("model.loss", "double_well", {"harmonic", "double_well", "none"},
-             "boundary loss U(q): harmonic 0.5*kappa*|q-q0|^2; double_well kappa*sum_k (q_k^2-s^2)^2; none"),
-      num("model.kappa", PT::Real, "1", "energy/q^2 or energy/q^4", "stiffness of U", 0, kInf, true, true),
-      num("model.s", PT::Real, "1", "q", "double_well: minima at q_k = +-s", 0, kInf, true, true),
-      num("model.q0", PT::RealList, "0", "q", "centre q0 of U, harmonic and double_well (1 or K values)", -1e6, 1e6),
-      flag("model.periodic", "false", "periodic q, box = [grid.lo, grid.hi)"),
-      choice("learning.mode", "mala", {"mean", "sampled", "mala", "frozen"},
-             "gradient: mean = exact grad F; sampled = Ising-sampled; mala = Metropolis-adjusted "
-             "Langevin; frozen = q never moves (exchange tests)"),
-      num("learning.gamma", PT::Real, "1", "q^2/(energy time)", "learning rate gamma (mobility), m = 1/gamma", 0,
+      num("model.M", &Config::M, "4096", "networks", "ensemble size M", 1, 1e15),
+      num("model.K", &Config::K, "1", "1", "dimension K of the trainable vector q", 1, 3),
+      num("model.rho", &Config::rho, "64", "neurons/network", "neurons per network; R = rho*M", 1, 1e6),
+      num("model.sigma_w", &Config::sigma_w, "0.3", "energy/q", "std. dev. of neuron weights w_i", 0, kInf, false, true),
+      num("model.sigma_c", &Config::sigma_c, "0.3", "energy", "std. dev. of neuron biases c_i", 0, kInf, false, true),
+      num("model.T", &Config::T, "1", "energy", "temperature T of the hidden neurons", 0, kInf, true, true),
+      num("model.mu", &Config::mu, "-1.5", "energy", "chemical potential mu of neurons", -1e6, 1e6),
+      style("model.loss", &Config::loss, "double_well", boundary_losses().names(),
+            "boundary loss U(q): " + boundary_losses().help()),
+      num("model.kappa", &Config::kappa, "1", "energy/q^2 or energy/q^4", "stiffness of U", 0, kInf, true, true),
+      num("model.s", &Config::s, "1", "q", "double_well: minima at q_k = +-s", 0, kInf, true, true),
+      per_dim("model.q0", &Config::q0, "0", "q", "centre q0 of U, harmonic and double_well (1 or K values)", -1e6, 1e6),
+      flag("model.periodic", &Config::periodic, "false", "periodic q, box = [grid.lo, grid.hi)"),
+      style("learning.mode", &Config::mode, "mala", learning_modes().names(), "gradient: " + learning_modes().help()),
+      num("learning.gamma", &Config::gamma, "1", "q^2/(energy time)", "learning rate gamma (mobility), m = 1/gamma", 0,
           kInf, true, true),
-      num("learning.eta", PT::Real, "0.004", "time", "integration step eta; t = step*eta", 0, kInf, true, true),
-      num("learning.Tq", PT::Real, "1", "energy", "learning-noise temperature T_q (T_q = T: learning equilibrium)", 0,
+      num("learning.eta", &Config::eta, "0.004", "time", "integration step eta; t = step*eta", 0, kInf, true, true),
+      num("learning.Tq", &Config::Tq, "1", "energy", "learning-noise temperature T_q (T_q = T: learning equilibrium)", 0,
           kInf, true, true),
-      num("exchange.every", PT::Int, "2", "steps", "learning steps between exchange sweeps (0: no exchange)", 0, 1e15),
-      num("init.q_center", PT::RealList, "0", "q", "centre of the initial q distribution (1 or K values)", -1e6, 1e6),
-      num("init.q_width", PT::Real, "1", "q", "std. dev. of the initial q distribution", 0, kInf, false, true),
-      choice("init.mode", "gaussian", {"gaussian", "two_packets"},
+      num("exchange.every", &Config::exchange_every, "2", "steps", "learning steps between exchange sweeps (0: no exchange)", 0, 1e15),
+      per_dim("init.q_center", &Config::init_center, "0", "q", "centre of the initial q distribution (1 or K values)", -1e6, 1e6),
+      num("init.q_width", &Config::init_width, "1", "q", "std. dev. of the initial q distribution", 0, kInf, false, true),
+      choice("init.mode", &Config::init_mode, "gaussian", {"gaussian", "two_packets"},
              "initial q: one Gaussian, or two sub-ensembles (superposition experiment, MODEL 6.8)"),
-      num("init.q_center2", PT::RealList, "0", "q", "two_packets: centre of the second sub-ensemble", -1e6, 1e6),
-      num("init.fraction2", PT::Real, "0.5", "1", "two_packets: fraction of networks in the second", 0, 1),
-      num("quench.step", PT::Int, "0", "steps", "quench experiment: steps >= this use the changed U and mu (0: none)",
+      per_dim("init.q_center2", &Config::init_center2, "0", "q", "two_packets: centre of the second sub-ensemble", -1e6, 1e6),
+      num("init.fraction2", &Config::init_fraction2, "0.5", "1", "two_packets: fraction of networks in the second", 0, 1),
+      num("quench.step", &Config::quench_step, "0", "steps", "quench experiment: steps >= this use the changed U and mu (0: none)",
           0, 1e14),
-      num("quench.shift", PT::RealList, "0", "q", "quench: shift of the centre of U (1 or K values)", -1e6, 1e6),
-      num("quench.kappa_factor", PT::Real, "1", "1", "quench: kappa is multiplied by this", 0, kInf, true, true),
-      num("quench.mu_shift", PT::Real, "0", "energy", "quench: mu changes by this", -1e6, 1e6),
-      num("quench.displace_fraction", PT::Real, "0", "1",
+      per_dim("quench.shift", &Config::quench_shift, "0", "q", "quench: shift of the centre of U (1 or K values)", -1e6, 1e6),
+      num("quench.kappa_factor", &Config::quench_kappa_factor, "1", "1", "quench: kappa is multiplied by this", 0, kInf, true, true),
+      num("quench.mu_shift", &Config::quench_mu_shift, "0", "energy", "quench: mu changes by this", -1e6, 1e6),
+      num("quench.displace_fraction", &Config::quench_displace_fraction, "0", "1",
           "tagged-minority quench: > 0 leaves U and mu unchanged and instead moves q of the networks with id "
           "a < round(fraction*M) by quench.shift at quench.step (the bulk stays at equilibrium)",
           0, 1),
-      num("quench.dense_every", PT::Int, "0", "steps", "sample interval in the window after the quench (0: sample_every)",
+      num("quench.dense_every", &Config::quench_dense_every, "0", "steps", "sample interval in the window after the quench (0: sample_every)",
           0, 1e14),
-      num("quench.dense_steps", PT::Int, "0", "steps", "length of the densely sampled window after the quench", 0,
+      num("quench.dense_steps", &Config::quench_dense_steps, "0", "steps", "length of the densely sampled window after the quench", 0,
           1e14),
-      num("run.steps", PT::Int, "10000", "steps", "learning steps to run", 0, 1e14),
-      num("run.seed", PT::Int, "20211", "1", "seed of every random stream", 0, 1.8e19),
-      num("run.progress_seconds", PT::Real, "5", "s", "wall-clock interval of progress lines (0: none)", 0, kInf,
-          false, true),
-      num("grid.lo", PT::RealList, "-2.5", "q", "lower grid edge (1 or K values)", -1e6, 1e6),
-      num("grid.hi", PT::RealList, "2.5", "q", "upper grid edge (1 or K values)", -1e6, 1e6),
-      num("grid.n", PT::IntList, "100", "cells", "grid cells per dimension (1 or K values)", 2, 1e6),
-      num("observables.sample_every", PT::Int, "50", "steps", "steps between samples", 1, 1e14),
-      num("observables.n_max", PT::Int, "0", "neurons", "upper edge of the N histogram (0: 4*rho)", 0, 1e7),
-      num("observables.hbar_min", PT::Real, "0.01", "energy time", "smallest hbar of the coherence scan", 0, kInf,
+      output(num("run.steps", &Config::steps, "10000", "steps", "learning steps to run", 0, 1e14)),
+      num("run.seed", &Config::seed, "20211", "1", "seed of every random stream", 0, 1.8e19),
+      output(num("run.progress_seconds", &Config::progress_seconds, "5", "s", "wall-clock interval of progress lines (0: none)", 0, kInf,
+          false, true)),
+      per_dim("grid.lo", &Config::grid_lo, "-2.5", "q", "lower grid edge (1 or K values)", -1e6, 1e6),
+      per_dim("grid.hi", &Config::grid_hi, "2.5", "q", "upper grid edge (1 or K values)", -1e6, 1e6),
+      per_dim("grid.n", &Config::grid_n, "100", "cells", "grid cells per dimension (1 or K values)", 2, 1e6),
+      output(num("observables.sample_every", &Config::sample_every, "50", "steps", "steps between samples", 1, 1e14)),
+      num("observables.n_max", &Config::n_max, "0", "neurons", "upper edge of the N histogram (0: 4*rho)", 0, 1e7),
+      num("observables.hbar_min", &Config::hbar_min, "0.01", "energy time", "smallest hbar of the coherence scan", 0, kInf,
           true, true),
-      num("observables.hbar_max", PT::Real, "10", "energy time", "largest hbar of the coherence scan", 0, kInf, true,
+      num("observables.hbar_max", &Config::hbar_max, "10", "energy time", "largest hbar of the coherence scan", 0, kInf, true,
           true),
-      num("observables.hbar_n", PT::Int, "48", "1", "points of the log-spaced hbar scan", 2, 1e5),
-      num("observables.hbar_scale", PT::Real, "1", "1", "hbar_mu = hbar_scale*|mu|/(2 pi)", 0, kInf, true, true),
-      num("observables.sector_exact_max", PT::Int, "2048", "neurons",
+      num("observables.hbar_n", &Config::hbar_n, "48", "1", "points of the log-spaced hbar scan", 2, 1e5),
+      num("observables.hbar_scale", &Config::hbar_scale, "1", "1", "hbar_mu = hbar_scale*|mu|/(2 pi)", 0, kInf, true, true),
+      num("observables.sector_exact_max", &Config::sector_exact_max, "2048", "neurons",
           "exact e_N for the sector free energy when R <= this, else Poisson form", 0, 1e7),
-      num("observables.particles", PT::Int, "0", "networks", "networks stored in /particles each sample", 0, 1e9),
-      num("observables.nq_cells", PT::Int, "10", "cells",
+      num("observables.particles", &Config::particles, "0", "networks", "networks stored in /particles each sample", 0, 1e9),
+      num("observables.nq_cells", &Config::nq_cells, "10", "cells",
           "n_given_q: pooled q cells per axis, min(this, grid.n) contiguous blocks of fine cells", 1, 1e6),
-      text("output.file", "gcnn_results.h5", "results file (HDF5)"),
-      num("checkpoint.every", PT::Int, "0", "steps", "learning steps between checkpoints (0: none)", 0, 1e14),
-      num("checkpoint.minutes", PT::Real, "0", "min", "wall-clock minutes between checkpoints (0: none)", 0, kInf,
-          false, true),
-      num("checkpoint.keep", PT::Int, "2", "files", "checkpoints kept (older ones are deleted)", 1, 1e6),
-      flag("checkpoint.at_end", "true", "write a checkpoint at the last step"),
-      text("checkpoint.dir", "", "checkpoint directory (empty: output.file without .h5, plus .ckpt)"),
-      choice("solver.potential", "learning_equilibrium", {"learning_equilibrium", "harmonic", "double_well", "free"},
-             "potential V(q) of the Schroedinger operator"),
-      text("solver.hbar", "nelson", "hbar: nelson (2 T_q), mu (hbar_scale |mu|/2pi) or a positive number"),
-      choice("solver.bc", "dirichlet", {"dirichlet", "periodic"}, "boundary condition of the solver grid"),
-      num("solver.omega", PT::Real, "1", "1/time", "harmonic potential V = m omega^2 |q|^2 / 2", 0, kInf, true, true),
-      num("solver.n_eig", PT::Int, "6", "1", "eigenpairs of H to compute", 1, 1000),
-      num("solver.tdse_steps", PT::Int, "0", "steps", "Crank-Nicolson steps of i hbar dpsi/dt = H psi", 0, 1e9),
-      num("solver.dt", PT::Real, "0.001", "time", "Crank-Nicolson time step", 0, kInf, true, true),
-      num("solver.snapshots", PT::Int, "10", "1", "psi / density snapshots stored per evolution", 1, 1e5),
-      choice("solver.init", "gaussian", {"eigen", "superposition", "gaussian"}, "initial psi of the TDSE"),
-      num("solver.init_states", PT::IntList, "0", "1", "eigenstate indices for init = eigen|superposition", 0, 1e3),
-      num("solver.init_coeffs", PT::RealList, "1,0", "1", "complex coefficients re,im per listed state", -1e6, 1e6),
-      num("solver.packet_center", PT::RealList, "0", "q", "Gaussian packet centre (1 or K values)", -1e6, 1e6),
-      num("solver.packet_width", PT::Real, "0.5", "q", "Gaussian packet width sigma", 0, kInf, true, true),
-      num("solver.packet_momentum", PT::RealList, "0", "hbar/q", "Gaussian packet momentum (1 or K values)",
-          -1e6, 1e6),
-      num("solver.fp_steps", PT::Int, "0", "steps", "implicit Fokker-Planck steps", 0, 1e9),
-      num("solver.fp_dt", PT::Real, "0.01", "time", "Fokker-Planck time step", 0, kInf, true, true),
-      choice("solver.fp_init", "gaussian", {"gaussian", "results"},
-             "initial density: Gaussian packet, or the first q histogram of solver.fp_results"),
-      text("solver.fp_results", "", "gcnn results file for fp_init = results"),
-      num("verify.burn_in", PT::Real, "0.3", "1", "verify: fraction of the pre-quench run discarded as burn-in", 0,
-          0.95),
-      num("verify.blocks", PT::Int, "10", "1", "verify: blocks for time-blocked error bars", 2, 1000),
-      num("verify.dynamics_samples", PT::Int, "20", "samples", "verify: samples compared after a quench or t = 0", 2,
-          1e6),
-      text("solver.petsc", "", "extra PETSc options, e.g. \"-ksp_type gmres -pc_type ilu\""),
+      output(text("output.file", &Config::output, "gcnn_results.h5", "results file (HDF5)")),
+      output(num("checkpoint.every", &Config::checkpoint_every, "0", "steps", "learning steps between checkpoints (0: none)", 0, 1e14)),
+      output(num("checkpoint.minutes", &Config::checkpoint_minutes, "0", "min", "wall-clock minutes between checkpoints (0: none)", 0, kInf,
+          false, true)),
+      output(num("checkpoint.keep", &Config::checkpoint_keep, "2", "files", "checkpoints kept (older ones are deleted)", 1, 1e6)),
+      output(flag("checkpoint.at_end", &Config::checkpoint_at_end, "true", "write a checkpoint at the last step")),
+      output(text("checkpoint.dir", &Config::checkpoint_dir, "", "checkpoint directory (empty: output.file without .h5, plus .ckpt)")),
+      output(style("solver.potential", &Config::solver_potential, "learning_equilibrium", solver_potentials().names(),
+                   "potential V(q) of the Schroedinger operator: " + solver_potentials().help())),
+      output(hbar_choice("solver.hbar", &Config::solver_hbar, "nelson", "hbar: nelson (2 T_q), mu (hbar_scale |mu|/2pi) or a positive number")),
+      output(choice("solver.bc", &Config::solver_bc, "dirichlet", {"dirichlet", "periodic"}, "boundary condition of the solver grid")),
+      output(num("solver.omega", &Config::solver_omega, "1", "1/time", "harmonic potential V = m omega^2 |q|^2 / 2", 0, kInf, true, true)),
+      output(num("solver.n_eig", &Config::solver_n_eig, "6", "1", "eigenpairs of H to compute", 1, 1000)),
+      output(num("solver.tdse_steps", &Config::solver_tdse_steps, "0", "steps", "Crank-Nicolson steps of i hbar dpsi/dt = H psi", 0, 1e9)),
+      output(num("solver.dt", &Config::solver_dt, "0.001", "time", "Crank-Nicolson time step", 0, kInf, true, true)),
+      output(num("solver.snapshots", &Config::solver_snapshots, "10", "1", "psi / density snapshots stored per evolution", 1, 1e5)),
+      output(choice("solver.init", &Config::solver_init, "gaussian", {"eigen", "superposition", "gaussian"}, "initial psi of the TDSE")),
+      output(num("solver.init_states", &Config::solver_init_states, "0", "1", "eigenstate indices for init = eigen|superposition", 0, 1e3)),
+      output(num("solver.init_coeffs", &Config::solver_init_coeffs, "1,0", "1", "complex coefficients re,im per listed state", -1e6, 1e6)),
+      output(per_dim("solver.packet_center", &Config::solver_packet_center, "0", "q", "Gaussian packet centre (1 or K values)", -1e6, 1e6)),
+      output(num("solver.packet_width", &Config::solver_packet_width, "0.5", "q", "Gaussian packet width sigma", 0, kInf, true, true)),
+      output(per_dim("solver.packet_momentum", &Config::solver_packet_momentum, "0", "hbar/q", "Gaussian packet momentum (1 or K values)",
+          -1e6, 1e6)),
+      output(num("solver.fp_steps", &Config::solver_fp_steps, "0", "steps", "implicit Fokker-Planck steps", 0, 1e9)),
+      output(num("solver.fp_dt", &Config::solver_fp_dt, "0.01", "time", "Fokker-Planck time step", 0, kInf, true, true)),
+      output(choice("solver.fp_init", &Config::solver_fp_init, "gaussian", {"gaussian", "results"},
+             "initial density: Gaussian packet, or the first q histogram of solver.fp_results")),
+      output(text("solver.fp_results", &Config::solver_fp_results, "", "gcnn results file for fp_init = results")),
+      output(num("verify.burn_in", &Config::verify_burn_in, "0.3", "1", "verify: fraction of the pre-quench run discarded as burn-in", 0,
+          0.95)),
+      output(num("verify.blocks", &Config::verify_blocks, "10", "1", "verify: blocks for time-blocked error bars", 2, 1000)),
+      output(num("verify.dynamics_samples", &Config::verify_dynamics_samples, "20", "samples", "verify: samples compared after a quench or t = 0", 2,
+          1e6)),
+      output(text("solver.petsc", &Config::solver_petsc, "", "extra PETSc options, e.g. \"-ksp_type gmres -pc_type ilu\"")),
   };
   return specs;
 }
@@ -205,168 +300,31 @@ std::vector<std::string> split_list(const std::string& v) {
   return out;
 }
 
-}  // namespace
-
-int64_t Config::grid_cells() const {
-  int64_t n = 1;
-  for (auto g : grid_n) n *= g;
-  return n;
-}
-double Config::cell_volume() const {
-  double v = 1;
-  for (int k = 0; k < K; ++k) v *= (grid_hi[k] - grid_lo[k]) / static_cast<double>(grid_n[k]);
-  return v;
-}
-std::string Config::value(const std::string& key) const {
-  for (auto& [k, v] : values)
-    if (k == key) return v;
-  throw ConfigError("no parameter named '" + key + "'");
+bool to_bool(const ParamSpec& s, const std::string& v) {
+  if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
+  if (v == "false" || v == "0" || v == "no" || v == "off") return false;
+  bad(s, v, "is not a boolean");
 }
 
-Config make_config(const std::vector<std::pair<std::string, std::string>>& raw) {
-  std::map<std::string, std::string> given;
-  for (auto& [k, v] : raw)
-    if (!given.count(k)) given[k] = trim(v);  // first one wins: command line before file
-  std::map<std::string, const ParamSpec*> by_name;
-  for (auto& s : parameter_specs()) by_name[s.name] = &s;
-  for (auto& [k, v] : given)
-    if (!by_name.count(k)) throw ConfigError("unknown key '" + k + "' (gcnn run --help lists every key)");
+uint64_t to_uint64(const ParamSpec& s, const std::string& v) {
+  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) bad(s, v, "is not an integer");
+  try { return std::stoull(v); } catch (...) { bad(s, v, "is out of range"); }
+}
 
-  Config c;
-  std::map<std::string, std::string> text_of;
-  auto get = [&](const std::string& key) -> std::pair<const ParamSpec&, std::string> {
-    const ParamSpec& s = *by_name.at(key);
-    auto it = given.find(key);
-    return {s, it == given.end() ? s.def : it->second};
-  };
-  auto real = [&](const std::string& key) { auto [s, v] = get(key); text_of[key] = v; return to_real(s, v); };
-  auto integer = [&](const std::string& key) { auto [s, v] = get(key); text_of[key] = v; return to_int(s, v); };
-  auto str = [&](const std::string& key) {
-    auto [s, v] = get(key);
-    text_of[key] = v;
-    if (s.type == PT::Choice) {
-      bool ok = false;
-      for (auto& ch : s.choices) ok = ok || ch == v;
-      if (!ok) bad(s, v, "is not a valid choice");
-    }
-    return v;
-  };
-  auto boolean = [&](const std::string& key) {
-    auto [s, v] = get(key);
-    text_of[key] = v;
-    if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
-    if (v == "false" || v == "0" || v == "no" || v == "off") return false;
-    bad(s, v, "is not a boolean");
-  };
-  // Lists take 1 value (broadcast to all K dimensions) or exactly `len`.
-  auto reals = [&](const std::string& key, int len) {
-    auto [s, v] = get(key);
-    text_of[key] = v;
-    std::vector<double> out;
-    for (auto& item : split_list(v)) out.push_back(to_real(s, item));
-    if (len > 0) {
-      if (out.size() == 1) out.assign(len, out[0]);
-      if (static_cast<int>(out.size()) != len) bad(s, v, "must have 1 or " + std::to_string(len) + " values");
-    }
-    return out;
-  };
-  auto ints = [&](const std::string& key, int len) {
-    auto [s, v] = get(key);
-    text_of[key] = v;
-    std::vector<int64_t> out;
-    for (auto& item : split_list(v)) out.push_back(to_int(s, item));
-    if (len > 0) {
-      if (out.size() == 1) out.assign(len, out[0]);
-      if (static_cast<int>(out.size()) != len) bad(s, v, "must have 1 or " + std::to_string(len) + " values");
-    }
-    return out;
-  };
+// ---- cross-parameter checks: each value valid, but impossible together ----
 
-  c.M = integer("model.M");
-  c.K = static_cast<int>(integer("model.K"));
-  c.rho = integer("model.rho");
-  c.sigma_w = real("model.sigma_w");
-  c.sigma_c = real("model.sigma_c");
-  c.T = real("model.T");
-  c.mu = real("model.mu");
-  const std::string loss = str("model.loss");
-  c.loss = loss == "harmonic" ? LossKind::Harmonic : loss == "double_well" ? LossKind::DoubleWell : LossKind::None;
-  c.kappa = real("model.kappa");
-  c.s = real("model.s");
-  c.q0 = reals("model.q0", c.K);
-  c.periodic = boolean("model.periodic");
-  const std::string mode = str("learning.mode");
-  c.mode = mode == "mean" ? GradMode::Mean : mode == "sampled" ? GradMode::Sampled
-         : mode == "mala" ? GradMode::Mala : GradMode::Frozen;
-  c.gamma = real("learning.gamma");
-  c.eta = real("learning.eta");
-  c.Tq = real("learning.Tq");
-  c.exchange_every = integer("exchange.every");
-  c.init_center = reals("init.q_center", c.K);
-  c.init_width = real("init.q_width");
-  c.init_two_packets = str("init.mode") == "two_packets";
-  c.init_center2 = reals("init.q_center2", c.K);
-  c.init_fraction2 = real("init.fraction2");
-  c.quench_step = integer("quench.step");
-  c.quench_shift = reals("quench.shift", c.K);
-  c.quench_kappa_factor = real("quench.kappa_factor");
-  c.quench_mu_shift = real("quench.mu_shift");
-  c.quench_displace_fraction = real("quench.displace_fraction");
-  c.quench_dense_every = integer("quench.dense_every");
-  c.quench_dense_steps = integer("quench.dense_steps");
-  c.steps = integer("run.steps");
-  {
-    auto [s, v] = get("run.seed");
-    text_of["run.seed"] = v;
-    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) bad(s, v, "is not an integer");
-    try { c.seed = std::stoull(v); } catch (...) { bad(s, v, "is out of range"); }
-  }
-  c.progress_seconds = real("run.progress_seconds");
-  c.grid_lo = reals("grid.lo", c.K);
-  c.grid_hi = reals("grid.hi", c.K);
-  c.grid_n = ints("grid.n", c.K);
-  c.sample_every = integer("observables.sample_every");
-  c.n_max = integer("observables.n_max");
-  c.hbar_min = real("observables.hbar_min");
-  c.hbar_max = real("observables.hbar_max");
-  c.hbar_n = integer("observables.hbar_n");
-  c.hbar_scale = real("observables.hbar_scale");
-  c.sector_exact_max = integer("observables.sector_exact_max");
-  c.particles = integer("observables.particles");
-  c.nq_cells = integer("observables.nq_cells");
-  c.output = str("output.file");
-  c.checkpoint_every = integer("checkpoint.every");
-  c.checkpoint_minutes = real("checkpoint.minutes");
-  c.checkpoint_keep = integer("checkpoint.keep");
-  c.checkpoint_at_end = boolean("checkpoint.at_end");
-  c.checkpoint_dir = str("checkpoint.dir");
-  c.solver_potential = str("solver.potential");
-  c.solver_hbar = str("solver.hbar");
-  c.solver_bc = str("solver.bc");
-  c.solver_omega = real("solver.omega");
-  c.solver_n_eig = integer("solver.n_eig");
-  c.solver_tdse_steps = integer("solver.tdse_steps");
-  c.solver_dt = real("solver.dt");
-  c.solver_snapshots = integer("solver.snapshots");
-  c.solver_init = str("solver.init");
-  c.solver_init_states = ints("solver.init_states", 0);
-  c.solver_init_coeffs = reals("solver.init_coeffs", 0);
-  c.solver_packet_center = reals("solver.packet_center", c.K);
-  c.solver_packet_width = real("solver.packet_width");
-  c.solver_packet_momentum = reals("solver.packet_momentum", c.K);
-  c.solver_fp_steps = integer("solver.fp_steps");
-  c.solver_fp_dt = real("solver.fp_dt");
-  c.solver_fp_init = str("solver.fp_init");
-  c.solver_fp_results = str("solver.fp_results");
-  c.solver_petsc = str("solver.petsc");
-  c.verify_burn_in = real("verify.burn_in");
-  c.verify_blocks = integer("verify.blocks");
-  c.verify_dynamics_samples = integer("verify.dynamics_samples");
+// Lists of 1 or K values: one value is broadcast to all K dimensions.
+void fit_lists_to_K(Config& c, const std::map<std::string, std::string>& text) {
+  for (const ParamSpec& s : parameter_specs())
+    if (s.fit_to_K) s.fit_to_K(s, c, text.at(s.name));
+}
 
-  // Cross-parameter checks: things that are each valid but impossible together.
-  if (c.n_max == 0) c.n_max = 4 * c.rho;
+void check_size(const Config& c) {
   if (static_cast<double>(c.M) * static_cast<double>(c.rho) > 4.0e18)
     throw ConfigError("model.M * model.rho = R is too large (R must stay below 4e18 neurons)");
+}
+
+void check_grid(const Config& c) {
   for (int k = 0; k < c.K; ++k)
     if (!(c.grid_lo[k] < c.grid_hi[k]))
       throw ConfigError("grid.lo must be below grid.hi in every dimension (dimension " + std::to_string(k) +
@@ -374,19 +332,21 @@ Config make_config(const std::vector<std::pair<std::string, std::string>>& raw) 
   if (static_cast<double>(c.grid_cells()) > 1.0e8)
     throw ConfigError("grid.n gives " + std::to_string(c.grid_cells()) +
                       " cells; the product of grid.n over the K dimensions must be <= 1e8");
-  if (c.loss == LossKind::None && !c.periodic)
-    throw ConfigError("model.loss = none needs model.periodic = true: without a confining loss the learning "
+}
+
+// Without a confining loss the learning equilibrium e^{-Omega/T} is not
+// normalisable on an open line.
+void check_loss_confines(const Config& c) {
+  if (!c.periodic && !make_boundary_loss(c)->confines())
+    throw ConfigError("model.loss = " + c.loss + " needs model.periodic = true: without a confining loss the learning "
                       "equilibrium density e^{-Omega/T} is not normalisable");
-  if (!(c.hbar_min < c.hbar_max))
-    throw ConfigError("observables.hbar_min must be below observables.hbar_max");
-  if (c.solver_hbar != "nelson" && c.solver_hbar != "mu") {
-    const ParamSpec& s = *by_name.at("solver.hbar");
-    size_t pos = 0;
-    double h = 0;
-    try { h = std::stod(c.solver_hbar, &pos); } catch (...) { pos = 0; }
-    if (pos != c.solver_hbar.size() || !(h > 0) || !std::isfinite(h))
-      throw ConfigError(s.name + " = '" + c.solver_hbar + "' is not valid; allowed: nelson, mu or a positive number");
-  }
+}
+
+void check_hbar_scan(const Config& c) {
+  if (!(c.hbar_min < c.hbar_max)) throw ConfigError("observables.hbar_min must be below observables.hbar_max");
+}
+
+void check_quench(const Config& c) {
   if (c.quench_step > 0 && c.quench_step >= c.steps)
     throw ConfigError("quench.step = " + std::to_string(c.quench_step) + " is not before the end of the run (run.steps = " +
                       std::to_string(c.steps) + ")");
@@ -403,15 +363,84 @@ Config make_config(const std::vector<std::pair<std::string, std::string>>& raw) 
       throw ConfigError("quench.displace_fraction = " + std::to_string(c.quench_displace_fraction) +
                         " of model.M = " + std::to_string(c.M) + " networks rounds to no network");
   }
-  if (c.solver_init_coeffs.size() != 2 * c.solver_init_states.size() && c.solver_init == "superposition")
+}
+
+void check_tdse_init(const Config& c) {
+  if (c.solver_init_coeffs.size() != 2 * c.solver_init_states.size() && c.solver_init == TdseInit::Superposition)
     throw ConfigError("solver.init_coeffs needs 2 numbers (re, im) per entry of solver.init_states");
   for (auto st : c.solver_init_states)
     if (st >= c.solver_n_eig)
       throw ConfigError("solver.init_states lists state " + std::to_string(st) + " but solver.n_eig = " +
                         std::to_string(c.solver_n_eig) + " computes only states 0.." +
                         std::to_string(c.solver_n_eig - 1));
+}
 
-  for (auto& s : parameter_specs()) c.values.emplace_back(s.name, text_of.count(s.name) ? text_of[s.name] : s.def);
+}  // namespace
+
+HbarChoice HbarChoice::parse(const std::string& text) {
+  if (text == "nelson") return {Rule::Nelson, 0};
+  if (text == "mu") return {Rule::Mu, 0};
+  size_t pos = 0;
+  double h = 0;
+  try { h = std::stod(text, &pos); } catch (...) { pos = 0; }
+  if (pos != text.size() || !(h > 0) || !std::isfinite(h))
+    throw ConfigError("solver.hbar = '" + text + "' is not valid; allowed: nelson, mu or a positive number");
+  return {Rule::Value, h};
+}
+
+std::string HbarChoice::text() const {
+  if (rule == Rule::Nelson) return "nelson";
+  if (rule == Rule::Mu) return "mu";
+  std::ostringstream o;
+  o.precision(17);
+  o << value;
+  return o.str();
+}
+
+int64_t GridParams::grid_cells() const {
+  int64_t n = 1;
+  for (auto g : grid_n) n *= g;
+  return n;
+}
+double GridParams::cell_volume() const {
+  double v = 1;
+  for (size_t k = 0; k < grid_n.size(); ++k) v *= (grid_hi[k] - grid_lo[k]) / static_cast<double>(grid_n[k]);
+  return v;
+}
+std::string Config::value(const std::string& key) const {
+  for (auto& [k, v] : values)
+    if (k == key) return v;
+  throw ConfigError("no parameter named '" + key + "'");
+}
+
+// Every parameter through its binder, in table order, then the checks across
+// parameters.
+Config make_config(const std::vector<std::pair<std::string, std::string>>& raw) {
+  std::map<std::string, std::string> given;
+  for (auto& [k, v] : raw)
+    if (!given.count(k)) given[k] = trim(v);  // first one wins: command line before file
+  std::set<std::string> known;
+  for (auto& s : parameter_specs()) known.insert(s.name);
+  for (auto& [k, v] : given)
+    if (!known.count(k)) throw ConfigError("unknown key '" + k + "' (gcnn run --help lists every key)");
+
+  Config c;
+  std::map<std::string, std::string> text;
+  for (const ParamSpec& s : parameter_specs()) {
+    const auto it = given.find(s.name);
+    const std::string& v = it == given.end() ? s.def : it->second;
+    s.store(s, c, v);
+    text[s.name] = v;
+    c.values.emplace_back(s.name, v);
+  }
+  fit_lists_to_K(c, text);
+  if (c.n_max == 0) c.n_max = 4 * c.rho;
+  check_size(c);
+  check_grid(c);
+  check_loss_confines(c);
+  check_hbar_scan(c);
+  check_quench(c);
+  check_tdse_init(c);
   return c;
 }
 
@@ -491,7 +520,8 @@ std::string help_text(const std::string& command) {
   o << "parameters (" << (command.empty() ? "all commands" : command) << "):\n";
   for (auto& s : parameter_specs()) {
     o << "  " << s.name << "\n      " << s.help << "\n      default " << (s.def.empty() ? "(empty)" : s.def)
-      << "; unit " << s.unit << "; allowed " << s.range_text() << "\n";
+      << "; unit " << s.unit << "; allowed " << s.range_text()
+      << (s.affects == Affects::Output ? "; may change on --resume" : "") << "\n";
   }
   return o.str();
 }

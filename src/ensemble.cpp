@@ -22,7 +22,7 @@ void NeuronBlock::reserve(size_t n) {
   c.reserve(n);
 }
 
-Ensemble::Ensemble(const Config& cfg, const Comm& comm)
+Ensemble::Ensemble(const EnsembleParams& cfg, const Comm& comm)
     : cfg_(cfg), comm_(comm), rng_(cfg.seed), active_(cfg.K), active_next_(cfg.K), reservoir_(cfg.K) {
   nets_ = Blocks{cfg.M, comm.size()};
   a_lo_ = nets_.lo(comm.rank());
@@ -40,7 +40,7 @@ Ensemble::Ensemble(const Config& cfg, const Comm& comm)
       default: rng_.normals<3>(Purpose::InitialQ, 0, a, xi); break;
     }
     // two_packets: the last fraction2 of the ids form the second sub-ensemble.
-    const bool second = cfg.init_two_packets &&
+    const bool second = cfg.init_mode == InitMode::TwoPackets &&
                         static_cast<double>(a) >= (1.0 - cfg.init_fraction2) * static_cast<double>(cfg.M);
     const std::vector<double>& centre = second ? cfg.init_center2 : cfg.init_center;
     for (int k = 0; k < K; ++k) q(la)[k] = centre[k] + cfg.init_width * xi[k];
@@ -61,7 +61,7 @@ Ensemble::Ensemble(const Config& cfg, const Comm& comm)
   reservoir_.resize(0);
 }
 
-Ensemble::Ensemble(const Config& cfg, const Comm& comm, Unset)
+Ensemble::Ensemble(const EnsembleParams& cfg, const Comm& comm, Unset)
     : cfg_(cfg), comm_(comm), rng_(cfg.seed), active_(cfg.K), active_next_(cfg.K), reservoir_(cfg.K) {
   nets_ = Blocks{cfg.M, comm.size()};
   a_lo_ = nets_.lo(comm.rank());
@@ -120,6 +120,15 @@ void Ensemble::displace_tagged(int64_t n_tagged, const std::vector<double>& shif
     for (int k = 0; k < cfg_.K; ++k) qa[k] += shift[k];
     wrap(qa);
   }
+}
+
+double Ensemble::displacement(int k, double to, double from) const {
+  double d = to - from;
+  if (cfg_.periodic) {
+    const double Lk = cfg_.grid_hi[k] - cfg_.grid_lo[k];
+    d -= Lk * std::round(d / Lk);
+  }
+  return d;
 }
 
 void Ensemble::wrap(double* qv) const {

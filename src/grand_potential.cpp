@@ -117,8 +117,8 @@ inline double logaddexp(double a, double b) {
 }
 }  // namespace
 
-GrandPotential::GrandPotential(const Config& c, const Comm& comm)
-    : cfg_(c), comm_(comm), grid_(c), loss_(make_boundary_loss(c)), n_max_(c.n_max) {
+GrandPotential::GrandPotential(const Params& c, const Comm& comm)
+    : cfg_(c), comm_(comm), grid_(c, c.periodic), loss_(make_boundary_loss(c)), n_max_(c.n_max) {
   const Blocks ids{c.R(), comm.size()};
   const int64_t lo = ids.lo(comm.rank()), hi = ids.hi(comm.rank());
   const CounterRng rng(c.seed);

@@ -76,6 +76,14 @@ inline void euler_maruyama(Ensemble& e, int64_t la, const double* g, const doubl
   e.wrap(q);
 }
 
+// The Euler-Maruyama coefficients, fixed when a style is built: drift
+// eta*gamma, kick sqrt(2 eta gamma T_q), and 1/T of the hidden spins.
+struct Langevin {
+  double drift, kick, invT;
+  Langevin(const LearningParams& l, const ModelParams& m)
+      : drift(l.eta * l.gamma), kick(std::sqrt(2.0 * l.eta * l.gamma * l.Tq)), invT(1.0 / m.T) {}
+};
+
 // One learning step of every local network, in chunks of whole networks
 // holding about kChunk neurons. A network holds only tens of neurons, and
 // vectorising per network leaves a scalar loop tail per network, where the
@@ -88,11 +96,11 @@ inline void euler_maruyama(Ensemble& e, int64_t la, const double* g, const doubl
 // keep their fixed order, so the result does not depend on the chunking.
 // The networks' noise xi is drawn in one vector loop per chunk, too.
 template <int K, class Act>
-void chunked_step(Ensemble& e, uint64_t step, const BoundaryLoss& loss, Buffer<double>& chunk, Act act) {
+void chunked_step(Ensemble& e, uint64_t step, const BoundaryLoss& loss, const Langevin& lv, Buffer<double>& chunk,
+                  Act act) {
   static_assert(K >= 1 && K <= 3);
   constexpr int64_t kChunk = 2048;
-  const Config& c = e.config();
-  const double drift = c.eta * c.gamma, kick = std::sqrt(2.0 * c.eta * c.gamma * c.Tq), invT = 1.0 / c.T;
+  const double drift = lv.drift, kick = lv.kick, invT = lv.invT;
   const NeuronBlock& nb = e.active();
   const FieldView<K> fv(nb);
   const int64_t n = e.n_local();
@@ -141,7 +149,7 @@ void chunked_step(Ensemble& e, uint64_t step, const BoundaryLoss& loss, Buffer<d
 
 class MeanStep final : public LearningStep {
  public:
-  explicit MeanStep(const BoundaryLoss& loss) : loss_(loss) {}
+  MeanStep(const LearningParams& l, const ModelParams& m, const BoundaryLoss& loss) : loss_(loss), lv_(l, m) {}
   void advance(Ensemble& e, uint64_t step) override {
     switch (e.config().K) {
       case 1: run<1>(e, step); break;
@@ -153,18 +161,19 @@ class MeanStep final : public LearningStep {
  private:
   template <int K>
   void run(Ensemble& e, uint64_t step) {
-    chunked_step<K>(e, step, loss_, chunk_, [](int64_t, int64_t len, double* x) {
+    chunked_step<K>(e, step, loss_, lv_, chunk_, [](int64_t, int64_t len, double* x) {
 #pragma omp simd
       for (int64_t j = 0; j < len; ++j) x[j] = spin_mean(x[j]);
     });
   }
   const BoundaryLoss& loss_;
+  Langevin lv_;
   Buffer<double> chunk_ = Buffer<double>(4096);
 };
 
 class SampledStep final : public LearningStep {
  public:
-  explicit SampledStep(const BoundaryLoss& loss) : loss_(loss) {}
+  SampledStep(const LearningParams& l, const ModelParams& m, const BoundaryLoss& loss) : loss_(loss), lv_(l, m) {}
   void advance(Ensemble& e, uint64_t step) override {
     switch (e.config().K) {
       case 1: run<1>(e, step); break;
@@ -178,12 +187,13 @@ class SampledStep final : public LearningStep {
   void run(Ensemble& e, uint64_t step) {
     const int64_t* id = e.active().id.data();
     const CounterRng& rng = e.rng();
-    chunked_step<K>(e, step, loss_, chunk_, [id, &rng, step](int64_t s, int64_t len, double* x) {
+    chunked_step<K>(e, step, loss_, lv_, chunk_, [id, &rng, step](int64_t s, int64_t len, double* x) {
 #pragma omp simd
       for (int64_t j = 0; j < len; ++j) x[j] = spin_sample(rng, step, id[s + j], x[j]);
     });
   }
   const BoundaryLoss& loss_;
+  Langevin lv_;
   Buffer<double> chunk_ = Buffer<double>(4096);
 };
 
@@ -276,37 +286,27 @@ inline double network_free_energy_and_gradient(const FieldView<K>& fv, int64_t b
   return loss.value(q) - T * S;
 }
 
-// Minimal-image displacement q' - q along axis k.
-inline double displacement(const Config& c, int k, double to, double from) {
-  double d = to - from;
-  if (c.periodic) {
-    const double Lk = c.grid_hi[k] - c.grid_lo[k];
-    d -= Lk * std::round(d / Lk);
-  }
-  return d;
-}
-
 // ln alpha of the Metropolis test: the change of F_a/T_q plus the log ratio
 // log q(q|q') - log q(q'|q) of the Langevin proposal density.
 template <int K>
-inline double mala_log_alpha(const Config& c, double h, const double* q, const double* qp, const double* g,
-                             const double* gp, double F, double Fp) {
+inline double mala_log_alpha(const Ensemble& e, double Tq, double h, const double* q, const double* qp,
+                             const double* g, const double* gp, double F, double Fp) {
   double fwd = 0, bwd = 0;
   for (int k = 0; k < K; ++k) {
-    const double d = displacement(c, k, qp[k], q[k]);
+    const double d = e.displacement(k, qp[k], q[k]);
     fwd += (d + h * g[k]) * (d + h * g[k]);
     bwd += (-d + h * gp[k]) * (-d + h * gp[k]);
   }
-  return -(Fp - F) / c.Tq - (bwd - fwd) / (4.0 * h * c.Tq);
+  return -(Fp - F) / Tq - (bwd - fwd) / (4.0 * h * Tq);
 }
 
 // One MALA step of every local network; returns the number of accepted moves.
 template <int K>
-int64_t mala_chunked(Ensemble& e, uint64_t step, const BoundaryLoss& loss, int64_t chunk_neurons,
-                     Buffer<double>& buf) {
+int64_t mala_chunked(Ensemble& e, uint64_t step, const BoundaryLoss& loss, const LearningParams& lp,
+                     const ModelParams& mp, int64_t chunk_neurons, Buffer<double>& buf) {
   static_assert(K >= 1 && K <= 3);
-  const Config& c = e.config();
-  const double h = c.eta * c.gamma, kick = std::sqrt(2.0 * h * c.Tq), invT = 1.0 / c.T;
+  const double T = mp.T, Tq = lp.Tq;
+  const double h = lp.eta * lp.gamma, kick = std::sqrt(2.0 * h * Tq), invT = 1.0 / T;
   const NeuronBlock& nb = e.active();
   const FieldView<K> fv(nb);
   const CounterRng& rng = e.rng();
@@ -346,7 +346,7 @@ int64_t mala_chunked(Ensemble& e, uint64_t step, const BoundaryLoss& loss, int64
       const double* q = e.q(la);
       double* gi = g + 3 * i;
       double* qpi = qp + 3 * i;
-      F[i] = network_free_energy_and_gradient<K>(fv, b, en - b, t + (b - s), mag + (b - s), q, c.T, loss, gi);
+      F[i] = network_free_energy_and_gradient<K>(fv, b, en - b, t + (b - s), mag + (b - s), q, T, loss, gi);
       for (int k = 0; k < K; ++k) qpi[k] = q[k] - h * gi[k] + kick * xi[3 * i + k];
       e.wrap(qpi);
     }
@@ -358,9 +358,9 @@ int64_t mala_chunked(Ensemble& e, uint64_t step, const BoundaryLoss& loss, int64
       const double* qpi = qp + 3 * i;
       double gp[3];
       const double Fp =
-          network_free_energy_and_gradient<K>(fv, b, en - b, t + (b - s), mag + (b - s), qpi, c.T, loss, gp);
+          network_free_energy_and_gradient<K>(fv, b, en - b, t + (b - s), mag + (b - s), qpi, T, loss, gp);
       double* q = e.q(la);
-      const double log_alpha = mala_log_alpha<K>(c, h, q, qpi, g + 3 * i, gp, F[i], Fp);
+      const double log_alpha = mala_log_alpha<K>(e, Tq, h, q, qpi, g + 3 * i, gp, F[i], Fp);
       const auto r = rng.draw(Purpose::MalaAccept, step, static_cast<uint64_t>(e.a_lo() + la));
       if (std::log(CounterRng::u01_64(r.v[0], r.v[1])) < log_alpha) {
         for (int k = 0; k < K; ++k) q[k] = qpi[k];
@@ -375,19 +375,23 @@ int64_t mala_chunked(Ensemble& e, uint64_t step, const BoundaryLoss& loss, int64
 // Metropolis-adjusted Langevin on F_a at temperature T_q: no step-size bias.
 class MalaStep final : public LearningStep {
  public:
-  explicit MalaStep(const BoundaryLoss& loss) : loss_(loss) {}
+  MalaStep(const LearningParams& l, const ModelParams& m, const BoundaryLoss& loss) : loss_(loss), lp_(l), mp_(m) {}
+  bool metropolis() const override { return true; }
   void advance(Ensemble& e, uint64_t step) override {
-    accepted_ += mala_step(e, step, loss_, kMalaChunk, chunk_);
+    accepted_ += mala_step(e, step, loss_, lp_, mp_, kMalaChunk, chunk_);
     proposed_ += e.n_local();
   }
 
  private:
   const BoundaryLoss& loss_;
+  LearningParams lp_;
+  ModelParams mp_;
   Buffer<double> chunk_ = Buffer<double>(4096);
 };
 
 class FrozenStep final : public LearningStep {
  public:
+  FrozenStep(const LearningParams&, const ModelParams&, const BoundaryLoss&) {}
   void advance(Ensemble&, uint64_t) override {}
 };
 
@@ -432,23 +436,34 @@ double set_free_energy(int K, const NeuronBlock& nb, int64_t b, int64_t e, const
   return loss.value(q) - T * S;  // F_a = U(q) + sum_i f_i, f_i = -T ln 2cosh(z_i/T)
 }
 
-int64_t mala_step(Ensemble& e, uint64_t step, const BoundaryLoss& loss, int64_t chunk_neurons,
-                  Buffer<double>& scratch) {
+int64_t mala_step(Ensemble& e, uint64_t step, const BoundaryLoss& loss, const LearningParams& lp,
+                  const ModelParams& mp, int64_t chunk_neurons, Buffer<double>& scratch) {
   switch (e.config().K) {
-    case 1: return mala_chunked<1>(e, step, loss, chunk_neurons, scratch);
-    case 2: return mala_chunked<2>(e, step, loss, chunk_neurons, scratch);
-    default: return mala_chunked<3>(e, step, loss, chunk_neurons, scratch);
+    case 1: return mala_chunked<1>(e, step, loss, lp, mp, chunk_neurons, scratch);
+    case 2: return mala_chunked<2>(e, step, loss, lp, mp, chunk_neurons, scratch);
+    default: return mala_chunked<3>(e, step, loss, lp, mp, chunk_neurons, scratch);
   }
 }
 
-std::unique_ptr<LearningStep> make_learning_step(const Config& c, const BoundaryLoss& loss) {
-  switch (c.mode) {
-    case GradMode::Mean: return std::make_unique<MeanStep>(loss);
-    case GradMode::Sampled: return std::make_unique<SampledStep>(loss);
-    case GradMode::Mala: return std::make_unique<MalaStep>(loss);
-    case GradMode::Frozen: break;
-  }
-  return std::make_unique<FrozenStep>();
+// The registry: one line per learning style.
+const LearningModeRegistry& learning_modes() {
+  using L = const LearningParams&;
+  using M = const ModelParams&;
+  using U = const BoundaryLoss&;
+  static const LearningModeRegistry registry(
+      "learning.mode",
+      {
+          {"mean", "= exact grad F", make_style<LearningStep, MeanStep, L, M, U>},
+          {"sampled", "= Ising-sampled", make_style<LearningStep, SampledStep, L, M, U>},
+          {"mala", "= Metropolis-adjusted Langevin", make_style<LearningStep, MalaStep, L, M, U>},
+          {"frozen", "= q never moves (exchange tests)", make_style<LearningStep, FrozenStep, L, M, U>},
+      });
+  return registry;
+}
+
+std::unique_ptr<LearningStep> make_learning_step(const LearningParams& l, const ModelParams& m,
+                                                 const BoundaryLoss& loss) {
+  return learning_modes().make(l.mode, l, m, loss);
 }
 
 RestartRecord LearningStep::write_restart() const {

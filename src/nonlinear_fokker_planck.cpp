@@ -27,7 +27,7 @@ NonlinearFokkerPlanck::NonlinearFokkerPlanck(const Config& phys, const Comm& com
       opt_(opt),
       gp_(phys, comm),
       omega_(gp_),
-      solver_(gp_.grid(), phys.solver_bc == "periodic", 1.0, 1.0 / phys.gamma,
+      solver_(gp_.grid(), phys.solver_bc == SolverBC::Periodic, 1.0, 1.0 / phys.gamma,
               std::vector<double>(static_cast<size_t>(gp_.grid().size()), 0.0), comm.raw()),
       D_(phys.gamma * phys.Tq) {
   omega_eq_Tq_ = gp_.omega();

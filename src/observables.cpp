@@ -31,8 +31,8 @@ double spread(double s, double s2, double n) {
 }
 }  // namespace
 
-Observables::Observables(const Config& c, const GrandPotential& gp, const BoundaryLoss& loss)
-    : cfg_(c), grid_(c), loss_(loss), omega_(gp.omega()), log_eN_(gp.log_eN()), NT_(gp.n_max() + 2) {
+Observables::Observables(const Params& c, const GrandPotential& gp, const BoundaryLoss& loss)
+    : cfg_(c), grid_(c, c.periodic), loss_(loss), omega_(gp.omega()), log_eN_(gp.log_eN()), NT_(gp.n_max() + 2) {
   for (int64_t j = 0; j < c.hbar_n; ++j)
     hbar_.push_back(c.hbar_min * std::pow(c.hbar_max / c.hbar_min, static_cast<double>(j) / (c.hbar_n - 1)));
   hbar_mu_ = c.hbar_scale * std::fabs(c.mu) / (2.0 * std::numbers::pi);

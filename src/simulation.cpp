@@ -40,8 +40,8 @@ void particle_rows(const Config& c, int64_t a_lo, int64_t a_hi, int64_t n_sub, i
 
 namespace {
 
-std::string mala_text(const Config& c, const SampleSummary& s) {
-  if (c.mode != GradMode::Mala) return "";
+std::string mala_text(const LearningStep& ls, const SampleSummary& s) {
+  if (!ls.metropolis()) return "";
   char b[32];
   std::snprintf(b, sizeof(b), " mala %.3f", s.mala_acceptance);
   return b;
@@ -181,9 +181,8 @@ class Run {
   std::vector<const RestartComponent*> const_parts() const { return {sweep_.get(), learn_.get(), obs_.get()}; }
 
   void set_dynamics() {
-    ens_->set_physics(phys_);
     learn_ = make_learning_step(phys_, *loss_);
-    sweep_ = std::make_unique<ExchangeSweep>(*ens_);
+    sweep_ = std::make_unique<ExchangeSweep>(*ens_, phys_);
   }
 
   // The state: the checkpoint's, or a fresh one from the seed.
@@ -342,7 +341,7 @@ class Run {
                   100.0 * static_cast<double>(done) / static_cast<double>(S), static_cast<double>(done) * cfg_.eta,
                   rate, fmt_seconds(static_cast<double>(S - done) / rate).c_str(), last_.mean_N,
                   100.0 * last_.reservoir_fraction, last_.join_acceptance, last_.leave_acceptance,
-                  mala_text(cfg_, last_).c_str());
+                  mala_text(*learn_, last_).c_str());
     log_ << b << std::flush;
   }
 

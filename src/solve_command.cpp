@@ -12,16 +12,19 @@
 #include "gcnn/h5.hpp"
 #include "gcnn/schrodinger_solver.hpp"
 #include "gcnn/solve_setup.hpp"
+#include "gcnn/solver_potential.hpp"
 
 namespace gcnn {
 
 double resolve_hbar(const Config& c) {
-  if (c.solver_hbar == "nelson") return 2.0 * c.Tq;
-  if (c.solver_hbar == "mu") {
-    if (c.mu == 0) throw ConfigError("solver.hbar = mu needs model.mu != 0 (hbar_mu = hbar_scale |mu| / 2 pi)");
-    return c.hbar_scale * std::fabs(c.mu) / (2.0 * std::numbers::pi);
+  switch (c.solver_hbar.rule) {
+    case HbarChoice::Rule::Nelson: return 2.0 * c.Tq;
+    case HbarChoice::Rule::Mu:
+      if (c.mu == 0) throw ConfigError("solver.hbar = mu needs model.mu != 0 (hbar_mu = hbar_scale |mu| / 2 pi)");
+      return c.hbar_scale * std::fabs(c.mu) / (2.0 * std::numbers::pi);
+    case HbarChoice::Rule::Value: break;
   }
-  return std::stod(c.solver_hbar);
+  return c.solver_hbar.value;
 }
 
 SolveSetup make_solve_setup(const Config& c, const Comm& comm) {
@@ -29,50 +32,12 @@ SolveSetup make_solve_setup(const Config& c, const Comm& comm) {
   s.grid = Grid(c);
   s.hbar = resolve_hbar(c);
   s.mass = 1.0 / c.gamma;
-  const auto pts = s.grid.centres();
-  const size_t N = static_cast<size_t>(s.grid.size());
   const int K = c.K;
-  s.V.assign(N, 0.0);
-  if (c.solver_potential == "harmonic") {
-    for (size_t g = 0; g < N; ++g)
-      for (int k = 0; k < K; ++k) s.V[g] += 0.5 * s.mass * c.solver_omega * c.solver_omega * pts[g * K + k] * pts[g * K + k];
-  } else if (c.solver_potential == "double_well") {
-    // The model's own double well (kappa, s, centred at model.q0): one formula.
-    Config dw = c;
-    dw.loss = LossKind::DoubleWell;
-    const auto U = make_boundary_loss(dw);
-    for (size_t g = 0; g < N; ++g) s.V[g] = U->value(&pts[g * K]);
-  } else if (c.solver_potential == "learning_equilibrium") {
-    GrandPotential gp(c, comm);
-    std::vector<double> om(N), gr(N * K), lap(N);
-    gp.evaluate(pts, om.data(), gr.data(), lap.data());
-    const double pref = s.hbar * s.hbar / (2.0 * s.mass), inv = 1.0 / (2.0 * c.Tq);
-    s.omega_Tq.resize(N);
-    for (size_t g = 0; g < N; ++g) {
-      double g2 = 0;
-      for (int k = 0; k < K; ++k) g2 += gr[g * K + k] * inv * gr[g * K + k] * inv;
-      s.V[g] = pref * (g2 - lap[g] * inv);
-      s.omega_Tq[g] = om[g] / c.Tq;
-    }
-    // psi_0 = e^{-phi}: where p_eq matters, phi may change by at most 3 per cell.
-    const double om_min = *std::min_element(om.begin(), om.end());
-    double worst = 0, where = 0;
-    for (size_t g = 0; g < N; ++g) {
-      if ((om[g] - om_min) / c.Tq > 8) continue;  // p_eq below e^-8 of its peak: the tail need not be resolved
-      for (int k = 0; k < K; ++k) {
-        const double x = std::fabs(gr[g * K + k]) * inv * s.grid.h(k);
-        if (x > worst) { worst = x; where = pts[g * K + k]; }
-      }
-    }
-    if (worst > 3.0)
-      throw ConfigError("grid too coarse for the potential: sqrt(p_eq) = e^{-Omega/(2 T_q)} changes by a factor e^" +
-                        std::to_string(worst) + " across one cell (near q = " + std::to_string(where) +
-                        "); at most e^3 resolves it: raise grid.n");
-  }
+  s.V.assign(static_cast<size_t>(s.grid.size()), 0.0);
+  const auto potential = solver_potentials().make(c.solver_potential);
+  potential->fill(s, c, comm);
   // Harmonic-like potentials: the ground-state width must span at least one cell.
-  double omega_eff = 0;
-  if (c.solver_potential == "harmonic") omega_eff = c.solver_omega;
-  if (c.solver_potential == "double_well") omega_eff = std::sqrt(8.0 * c.kappa * c.s * c.s / s.mass);
+  const double omega_eff = potential->well_frequency(c, s.mass);
   if (omega_eff > 0) {
     const double width = std::sqrt(s.hbar / (s.mass * omega_eff));
     for (int k = 0; k < K; ++k)
@@ -131,26 +96,27 @@ int cmd_solve(int argc, char** argv, const Comm& comm) {
   if (c.solver_n_eig >= setup.grid.size())
     throw ConfigError("solver.n_eig = " + std::to_string(c.solver_n_eig) + " needs more than the grid's " +
                       std::to_string(setup.grid.size()) + " nodes");
-  SchrodingerSolver solver(setup.grid, c.solver_bc == "periodic", setup.hbar, setup.mass, setup.V, comm.raw());
+  SchrodingerSolver solver(setup.grid, c.solver_bc == SolverBC::Periodic, setup.hbar, setup.mass, setup.V, comm.raw());
   const double t0 = MPI_Wtime();
   const auto eig = solver.eigenpairs(static_cast<int>(c.solver_n_eig));
   // A posteriori: with the learning-equilibrium V, E_0 = 0 exactly in the
   // continuum; a grid that cannot resolve psi_0 = sqrt(p_eq) shows it here.
-  if (c.solver_potential == "learning_equilibrium" && eig.values.size() > 1 &&
+  const bool zero_E0 = solver_potentials().make(c.solver_potential)->zero_ground_energy();
+  if (zero_E0 && eig.values.size() > 1 &&
       std::fabs(eig.values[0]) > 0.1 * (eig.values[1] - eig.values[0]))
     throw ConfigError("grid too coarse for the potential: E_0 = " + std::to_string(eig.values[0]) +
                       " should vanish but exceeds 10% of the gap E_1 - E_0 = " +
                       std::to_string(eig.values[1] - eig.values[0]) + "; raise grid.n");
   if (comm.root()) {
     std::printf("gcnn solve: K = %d, grid %lld nodes, %s boundaries, potential %s, hbar = %.6g, m = %.6g\n", c.K,
-                static_cast<long long>(setup.grid.size()), c.solver_bc.c_str(), c.solver_potential.c_str(), setup.hbar,
+                static_cast<long long>(setup.grid.size()), c.value("solver.bc").c_str(), c.solver_potential.c_str(), setup.hbar,
                 setup.mass);
     std::printf("lowest %zu eigenvalues of H (%d SLEPc iterations, %.2f s):\n", eig.values.size(), eig.iterations,
                 MPI_Wtime() - t0);
     for (size_t i = 0; i < eig.values.size(); ++i)
       std::printf("  E_%zu = %.10f%s\n", i, eig.values[i],
                   i ? ("   E_n - E_0 = " + std::to_string(eig.values[i] - eig.values[0])).c_str() : "");
-    if (c.solver_potential == "learning_equilibrium" && eig.values.size() > 1)
+    if (zero_E0 && eig.values.size() > 1)
       std::printf("  FP relaxation rate lambda_1 = (2 m D / hbar^2)(E_1 - E_0) = %.8f (D = gamma T_q)\n",
                   2.0 * setup.mass * c.gamma * c.Tq / (setup.hbar * setup.hbar) * (eig.values[1] - eig.values[0]));
   }
@@ -158,7 +124,7 @@ int cmd_solve(int argc, char** argv, const Comm& comm) {
   const size_t N = static_cast<size_t>(setup.grid.size());
   if (c.solver_tdse_steps > 0) {
     std::vector<double> psi0(2 * N, 0.0);
-    if (c.solver_init == "gaussian") {
+    if (c.solver_init == TdseInit::Gaussian) {
       const auto pts = setup.grid.centres();
       double norm = 0;
       for (size_t g = 0; g < N; ++g) {
@@ -175,14 +141,14 @@ int cmd_solve(int argc, char** argv, const Comm& comm) {
       }
       for (double& x : psi0) x /= std::sqrt(norm * setup.grid.cell_volume());
     } else {
-      std::vector<double> coeff = c.solver_init == "eigen" ? std::vector<double>{1, 0} : c.solver_init_coeffs;
+      std::vector<double> coeff = c.solver_init == TdseInit::Eigen ? std::vector<double>{1, 0} : c.solver_init_coeffs;
       double cn = 0;
       for (size_t j = 0; j < c.solver_init_states.size(); ++j) {
         const auto& v = eig.vectors[static_cast<size_t>(c.solver_init_states[j])];
         const double re = coeff[2 * j], im = coeff[2 * j + 1];
         cn += re * re + im * im;
         for (size_t g = 0; g < N; ++g) { psi0[2 * g] += re * v[g]; psi0[2 * g + 1] += im * v[g]; }
-        if (c.solver_init == "eigen") break;
+        if (c.solver_init == TdseInit::Eigen) break;
       }
       for (double& x : psi0) x /= std::sqrt(cn);
     }
@@ -198,7 +164,7 @@ int cmd_solve(int argc, char** argv, const Comm& comm) {
       throw ConfigError("solver.fp_steps > 0 needs solver.potential = learning_equilibrium (the drift is -gamma grad Omega)");
     std::vector<double> p0(N, 0.0);
     const auto pts = setup.grid.centres();
-    if (c.solver_fp_init == "results") {
+    if (c.solver_fp_init == FpInit::Results) {
       h5::Handle f = h5::open_file(c.solver_fp_results, false, MPI_COMM_SELF);
       std::vector<hsize_t> d;
       const auto h = h5::read_dataset<int64_t>(f, "observables/q_histogram/value", &d);
@@ -228,7 +194,7 @@ int cmd_solve(int argc, char** argv, const Comm& comm) {
     const Grid& gr = setup.grid;
     h5::attr(g, "hbar", setup.hbar);
     h5::attr(g, "mass", setup.mass);
-    h5::attr(g, "boundary", c.solver_bc);
+    h5::attr(g, "boundary", c.value("solver.bc"));
     h5::attr(g, "potential", c.solver_potential);
     h5::attr(g, "grid_lo", c.grid_lo);
     h5::attr(g, "grid_hi", c.grid_hi);

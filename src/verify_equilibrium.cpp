@@ -36,7 +36,7 @@ Equilibrium equilibrium(const SolveSetup& st) {
 }
 
 EigenResult eigen(const SolveSetup& st, const Config& c, int n, const Comm& comm) {
-  SchrodingerSolver solver(st.grid, c.solver_bc == "periodic", st.hbar, st.mass, st.V, comm.raw());
+  SchrodingerSolver solver(st.grid, c.solver_bc == SolverBC::Periodic, st.hbar, st.mass, st.V, comm.raw());
   const auto eig = solver.eigenpairs(n);
   EigenResult r;
   r.E = eig.values;

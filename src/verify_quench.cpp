@@ -43,7 +43,7 @@ Dynamics dynamics(const Series& s, const std::vector<int64_t>& win, const Config
   // TDSE with hbar_mu
   const Config cq = with(phys, "learning_equilibrium", "mu");
   const SolveSetup st = make_solve_setup(cq, comm);
-  SchrodingerSolver solver(st.grid, phys.solver_bc == "periodic", st.hbar, st.mass, st.V, comm.raw());
+  SchrodingerSolver solver(st.grid, phys.solver_bc == SolverBC::Periodic, st.hbar, st.mass, st.V, comm.raw());
   const double dv = st.grid.cell_volume();
   std::vector<double> psi0(2 * C);
   double nrm = 0;
@@ -219,7 +219,7 @@ void quench_relaxation(Verification& v) {
 }
 
 void superposition(Verification& v) {
-  if (!v.cfg.init_two_packets) return;
+  if (v.cfg.init_mode != InitMode::TwoPackets) return;
   const auto ws = uniform_window(v.s, 0, v.cfg.verify_dynamics_samples);
   if (ws.size() < 3) return;
   const Dynamics d = dynamics(v.s, ws, v.phys0, v.comm);

@@ -110,7 +110,7 @@ std::vector<double> normalised(std::vector<double> p) {
 Config with(const Config& c, const std::string& potential, const std::string& hbar, int64_t n_div) {
   Config x = c;
   x.solver_potential = potential;
-  x.solver_hbar = hbar;
+  x.solver_hbar = HbarChoice::parse(hbar);
   if (n_div > 1)
     for (auto& n : x.grid_n) n = std::max<int64_t>(4, n / n_div);
   return x;

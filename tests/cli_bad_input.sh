@@ -38,6 +38,20 @@ expect "output.file is empty" run --output ''
 expect "exists and is not a regular file" run --output /dev/null --overwrite
 mkdir -p "$dir/c.ckpt"
 expect "lies in the checkpoint directory" run --output "$dir/c.ckpt/r.h5" --checkpoint.dir "$dir/c.ckpt"
+# Styles come from their registries (a static library would drop a
+# self-registering style nobody references; the binary must know them all).
+expect "model.loss = 'quartic' is not a valid choice; allowed: one of {harmonic, double_well, none}" run --model.loss quartic $o
+expect "learning.mode = 'adam' is not a valid choice; allowed: one of {mean, sampled, mala, frozen}" run --learning.mode adam $o
+expect "solver.potential = 'morse' is not a valid choice; allowed: one of {learning_equilibrium, harmonic, double_well, free}" solve --solver.potential morse $o
+for style in "--model.loss harmonic" "--model.loss double_well" "--model.loss none --model.periodic true" \
+             "--learning.mode mean" "--learning.mode sampled" "--learning.mode mala" "--learning.mode frozen"; do
+  if "$mpiexec" --oversubscribe -n 2 "$gcnn" run $style --model.M 8 --model.rho 4 --run.steps 2 \
+       --run.progress_seconds 0 --checkpoint.at_end false --output "$dir/style.h5" --overwrite > "$dir/stdout" 2> "$dir/stderr"; then
+    echo "ok: run $style"
+  else
+    echo "FAIL: run $style"; cat "$dir/stderr"; fail=1
+  fi
+done
 expect "unknown command 'rnu'" rnu
 echo "not hdf5" > "$dir/junk.h5"
 expect "cannot open" digest "$dir/junk.h5"

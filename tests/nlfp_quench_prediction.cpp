@@ -93,9 +93,9 @@ int main(int argc, char** argv) {
     double t0 = MPI_Wtime();
     Config hc = phys;
     hc.solver_potential = "learning_equilibrium";
-    hc.solver_hbar = "nelson";
+    hc.solver_hbar = HbarChoice{};  // nelson
     const SolveSetup st = make_solve_setup(hc, comm);
-    const SchrodingerSolver H(st.grid, phys.solver_bc == "periodic", st.hbar, st.mass, st.V, comm.raw());
+    const SchrodingerSolver H(st.grid, phys.solver_bc == SolverBC::Periodic, st.hbar, st.mass, st.V, comm.raw());
     const auto e = H.eigenpairs(3);
     const double pref = 2 * st.mass * phys.gamma * phys.Tq / (st.hbar * st.hbar);
     const double lambda1 = pref * (e.values[1] - e.values[0]), lambda2 = pref * (e.values[2] - e.values[0]);

@@ -29,7 +29,7 @@ void expect_every_neuron_once(const Ensemble& e, uint64_t step) {
   for (auto id : e.reservoir().id) ++seen[static_cast<size_t>(id)];
   // theta_i is a function of i alone: every copy of a neuron in the sweep's
   // splits, merges and messages must carry it unchanged.
-  const Config& c = e.config();
+  const auto& c = e.config();
   auto check_params = [&](const NeuronBlock& b, const char* where) {
     for (size_t j = 0; j < b.size(); ++j) {
       const NeuronParams p = draw_neuron_params(e.rng(), static_cast<uint64_t>(b.id[j]), c.sigma_w, c.sigma_c);
@@ -52,7 +52,7 @@ TEST(Conservation, EveryNeuronInExactlyOnePlaceEveryStep) {
     Ensemble e(cfg, comm);
     auto loss = make_boundary_loss(cfg);
     auto learn = make_learning_step(cfg, *loss);
-    ExchangeSweep sweep(e);
+    ExchangeSweep sweep(e, cfg);
     expect_every_neuron_once(e, 0);
     for (uint64_t s = 0; s < 150; ++s) {
       learn->advance(e, s);
@@ -88,8 +88,7 @@ TEST(Conservation, LargeNetworksAndMassJoins) {
       // mu = 0, -40, +40, 0, ... in blocks of three sweeps
       Config phys = cfg;
       phys.mu = (s / 3) % 4 == 1 ? -40.0 : (s / 3) % 4 == 2 ? 40.0 : 0.0;
-      e.set_physics(phys);
-      ExchangeSweep sweep(e);  // reads mu at construction
+      ExchangeSweep sweep(e, phys);  // mu fixed at construction
       learn->advance(e, s);
       e.set_step(s + 1);
       sweep.run(e, s + 1);

@@ -52,7 +52,7 @@ Fit sample_and_compare(const Config& cfg, const Config& predicted, const Comm& c
   Ensemble e(cfg, comm);
   auto loss = make_boundary_loss(cfg);
   auto learn = make_learning_step(cfg, *loss);
-  ExchangeSweep sweep(e);
+  ExchangeSweep sweep(e, cfg);
   const Grid grid(cfg);
   const size_t G = static_cast<size_t>(grid.size());
   std::vector<double> hist(static_cast<size_t>(batches) * G, 0.0);

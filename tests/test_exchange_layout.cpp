@@ -53,14 +53,12 @@ void compare_paths(const Config& cfg, uint64_t steps, MuAt mu_at, const std::str
   Comm comm;
   Ensemble ev(cfg, comm), es(cfg, comm);
   auto loss = make_boundary_loss(cfg);
-  auto learn_v = make_learning_step(cfg, *loss), learn_s = make_learning_step(cfg, *loss);
+  auto learn_v = make_learning_step(cfg, cfg, *loss), learn_s = make_learning_step(cfg, cfg, *loss);
   int64_t joined = 0, left = 0;
   for (uint64_t s = 0; s < steps; ++s) {
     Config phys = cfg;
     phys.mu = mu_at(s);
-    ev.set_physics(phys);
-    es.set_physics(phys);
-    ExchangeSweep sv(ev), ss(es);  // the rule reads mu at construction
+    ExchangeSweep sv(ev, phys), ss(es, phys);  // the rule takes mu at construction
     sv.set_layout_path(LayoutPath::Vector);
     ss.set_layout_path(LayoutPath::Scalar);
     learn_v->advance(ev, s);

@@ -19,7 +19,7 @@ TEST(ExchangeSweep, FrozenOccupanciesMatchTheProductMeasure) {
                                  {"model.sigma_w", "1.0"}, {"model.sigma_c", "0.6"}, {"learning.mode", "frozen"},
                                  {"init.q_width", "1.2"}, {"run.seed", "314"}});
   Ensemble e(cfg, comm);
-  ExchangeSweep sweep(e);
+  ExchangeSweep sweep(e, cfg);
   const int64_t M = cfg.M, R = cfg.R();
 
   // q of every network, and the exact occupation probabilities.

@@ -22,7 +22,7 @@ using namespace gcnn;
 // only if the uniform fell within ~1e-14 of alpha: probability ~1e-14 per
 // decision, ~1e-9 over the ~1e5 decisions of this test.
 int64_t reference_mala(Ensemble& e, uint64_t step, const BoundaryLoss& loss) {
-  const Config& c = e.config();
+  const auto& c = e.config();
   const int K = c.K;
   const double h = c.eta * c.gamma, kick = std::sqrt(2.0 * h * c.Tq);
   int64_t acc = 0;
@@ -85,12 +85,12 @@ std::vector<double> run(const Config& cfg, int64_t chunk, int steps, int64_t& ac
   Comm comm;
   Ensemble e(cfg, comm);
   auto loss = make_boundary_loss(cfg);
-  ExchangeSweep sweep(e);
+  ExchangeSweep sweep(e, cfg);
   Buffer<double> scratch;
   accepted = 0;
   for (int s = 0; s < steps; ++s) {
     const uint64_t key = static_cast<uint64_t>(s);
-    accepted += chunk == 0 ? reference_mala(e, key, *loss) : mala_step(e, key, *loss, chunk, scratch);
+    accepted += chunk == 0 ? reference_mala(e, key, *loss) : mala_step(e, key, *loss, cfg, cfg, chunk, scratch);
     e.set_step(key + 1);
     sweep.run(e, key + 1);
   }

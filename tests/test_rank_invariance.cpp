@@ -18,7 +18,7 @@ StateDigest run_on(const Config& cfg, MPI_Comm raw, uint64_t steps) {
   Ensemble e(cfg, comm);
   auto loss = make_boundary_loss(cfg);
   auto learn = make_learning_step(cfg, *loss);
-  ExchangeSweep sweep(e);
+  ExchangeSweep sweep(e, cfg);
   for (uint64_t s = 0; s < steps; ++s) {
     learn->advance(e, s);
     e.set_step(s + 1);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gcnn/config.hpp"
+#include "gcnn/style_registry.hpp"
 
 namespace gcnn {
 
@@ -15,6 +16,9 @@ class BoundaryLoss {
   virtual double value(const double* q) const = 0;
   virtual void add_gradient(const double* q, double* g) const = 0;  // g += grad U
   virtual double laplacian(const double* q) const = 0;               // div grad U
+  // Whether U grows without bound, so that e^{-Omega/T} is normalisable on
+  // an open (non-periodic) q space.
+  virtual bool confines() const { return true; }
   int K() const { return K_; }
 
  protected:
@@ -26,6 +30,7 @@ class BoundaryLoss {
 class HarmonicLoss final : public BoundaryLoss {
  public:
   HarmonicLoss(int K, double kappa, std::vector<double> q0) : BoundaryLoss(K), kappa_(kappa), q0_(std::move(q0)) {}
+  explicit HarmonicLoss(const ModelParams& m) : HarmonicLoss(m.K, m.kappa, m.q0) {}
   double value(const double* q) const override;
   void add_gradient(const double* q, double* g) const override;
   double laplacian(const double* q) const override;
@@ -40,6 +45,7 @@ class DoubleWellLoss final : public BoundaryLoss {
  public:
   DoubleWellLoss(int K, double kappa, double s, std::vector<double> q0)
       : BoundaryLoss(K), kappa_(kappa), s2_(s * s), q0_(std::move(q0)) {}
+  explicit DoubleWellLoss(const ModelParams& m) : DoubleWellLoss(m.K, m.kappa, m.s, m.q0) {}
   double value(const double* q) const override;
   void add_gradient(const double* q, double* g) const override;
   double laplacian(const double* q) const override;
@@ -52,11 +58,17 @@ class DoubleWellLoss final : public BoundaryLoss {
 class NoLoss final : public BoundaryLoss {
  public:
   explicit NoLoss(int K) : BoundaryLoss(K) {}
+  explicit NoLoss(const ModelParams& m) : NoLoss(m.K) {}
+  bool confines() const override { return false; }
   double value(const double*) const override { return 0; }
   void add_gradient(const double*, double*) const override {}
   double laplacian(const double*) const override { return 0; }
 };
 
-std::unique_ptr<BoundaryLoss> make_boundary_loss(const Config& c);
+// The boundary-loss styles by name (model.loss); a style is built from the [model] section.
+using BoundaryLossRegistry = StyleRegistry<BoundaryLoss, const ModelParams&>;
+const BoundaryLossRegistry& boundary_losses();
+// The style model.loss names.
+std::unique_ptr<BoundaryLoss> make_boundary_loss(const ModelParams& m);
 
 }  // namespace gcnn

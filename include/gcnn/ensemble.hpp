@@ -45,23 +45,27 @@ struct Mover {
   NeuronParams p;
 };
 
+// What the ensemble is built from: its shape (M, K, rho, the box), the
+// neuron parameters' law and seed, the initial q and eta (t = step*eta).
+// The [model] physics a quench changes (U, mu) is not the ensemble's: the
+// learning style and the exchange sweep receive the physics in force when
+// they are built, so config().mu is the value at step 0.
+using EnsembleParams = Sections<ModelParams, LearningParams, InitParams, GridParams, RunParams>;
+
 class Ensemble {
  public:
   // Step-0 state: theta_i drawn by id, neuron i in network floor(i / rho),
   // q_a ~ N(init.q_center, init.q_width^2) keyed by a.
-  Ensemble(const Config& cfg, const Comm& comm);
+  Ensemble(const EnsembleParams& cfg, const Comm& comm);
   // No state yet: for restore() from a checkpoint (skips drawing step 0).
   struct Unset {};
-  Ensemble(const Config& cfg, const Comm& comm, Unset);
+  Ensemble(const EnsembleParams& cfg, const Comm& comm, Unset);
   // Installs a state read from a checkpoint: q and N_a of this rank's
   // networks, their neurons in canonical order, and a share of the reservoir.
   void restore(uint64_t step, std::vector<double> q, const std::vector<int64_t>& N, NeuronBlock active,
                NeuronBlock reservoir);
 
-  const Config& config() const { return cfg_; }
-  // The physics in force (physics_at): a quench changes U and mu, never the
-  // ensemble's shape, so only the parameters are replaced.
-  void set_physics(const Config& c) { cfg_ = c; }
+  const EnsembleParams& config() const { return cfg_; }
   const Comm& comm() const { return comm_; }
   const CounterRng& rng() const { return rng_; }
   const Blocks& network_blocks() const { return nets_; }
@@ -97,12 +101,15 @@ class Ensemble {
 
   // Wraps q into the box [grid.lo, grid.hi) when model.periodic.
   void wrap(double* q) const;
+  // The minimal-image displacement `to - from` along axis k (periodic q),
+  // else the plain difference.
+  double displacement(int k, double to, double from) const;
   // Tagged-minority quench: q_a += shift (wrapped) for the networks with
   // global id a < n_tagged; the rest of the ensemble is untouched.
   void displace_tagged(int64_t n_tagged, const std::vector<double>& shift);
 
  private:
-  Config cfg_;
+  EnsembleParams cfg_;
   Comm comm_;
   CounterRng rng_;
   Blocks nets_;

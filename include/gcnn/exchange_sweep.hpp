@@ -33,7 +33,9 @@ struct ExchangeTiming {
 
 class ExchangeSweep final : public RestartComponent {
  public:
-  explicit ExchangeSweep(const Ensemble& e);
+  // `physics`: the [model] parameters in force (T, mu; after a quench, the
+  // quenched ones), fixed for the sweep's life: a quench builds a new sweep.
+  ExchangeSweep(const Ensemble& e, const ModelParams& physics);
   // Runs the sweep keyed by `step`, rebuilds the layout and checks Sum N + N_res = R.
   void run(Ensemble& e, uint64_t step);
   const ExchangeCounters& counters() const { return counters_; }  // since construction

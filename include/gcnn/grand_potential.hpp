@@ -24,7 +24,10 @@ namespace gcnn {
 
 class GrandPotential {
  public:
-  GrandPotential(const Config& c, const Comm& comm);
+  // The model, T_q (p_eq), the grid, the N table's size and the seed of the
+  // neuron parameters: the sections it is computed from.
+  using Params = Sections<ModelParams, LearningParams, GridParams, ObservablesParams, RunParams>;
+  GrandPotential(const Params& c, const Comm& comm);
 
   // Collective. omega[n], grad[n*K] and lap[n] at n points (grad/lap may be null).
   void evaluate(const std::vector<double>& points, double* omega, double* grad, double* lap) const;
@@ -54,7 +57,7 @@ class GrandPotential {
   void solve_mean_field();
   void build_sector_tables();
 
-  Config cfg_;
+  Params cfg_;
   Comm comm_;
   Grid grid_;
   std::unique_ptr<BoundaryLoss> loss_;

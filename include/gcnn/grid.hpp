@@ -13,7 +13,9 @@ namespace gcnn {
 class Grid {
  public:
   Grid() = default;
-  explicit Grid(const Config& c) : K_(c.K), periodic_(c.periodic), lo_(c.grid_lo), hi_(c.grid_hi), n_(c.grid_n) {
+  explicit Grid(const Config& c) : Grid(c, c.periodic) {}
+  Grid(const GridParams& g, bool periodic)
+      : K_(static_cast<int>(g.grid_n.size())), periodic_(periodic), lo_(g.grid_lo), hi_(g.grid_hi), n_(g.grid_n) {
     size_ = 1;
     for (int k = 0; k < K_; ++k) {
       h_.push_back((hi_[k] - lo_[k]) / static_cast<double>(n_[k]));

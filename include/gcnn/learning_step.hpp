@@ -10,6 +10,7 @@
 #include "gcnn/boundary_loss.hpp"
 #include "gcnn/ensemble.hpp"
 #include "gcnn/restart_state.hpp"
+#include "gcnn/style_registry.hpp"
 
 namespace gcnn {
 
@@ -25,12 +26,25 @@ class LearningStep : public RestartComponent {
   RestartRecord write_restart() const override;
   void read_restart(const RestartRecord& r) override;
   static std::string check_restart(const RestartState& all);
+  // Whether the style accepts or rejects its moves (proposals() and
+  // accepted() count them), so that an acceptance rate means something.
+  virtual bool metropolis() const { return false; }
 
  protected:
   int64_t proposed_ = 0, accepted_ = 0;
 };
 
-std::unique_ptr<LearningStep> make_learning_step(const Config& c, const BoundaryLoss& loss);
+// The learning styles by name (learning.mode). A style is built from the
+// [learning] and [model] sections and the loss in force: eta, gamma, T_q and
+// T are fixed at construction (a quench builds the style again).
+using LearningModeRegistry =
+    StyleRegistry<LearningStep, const LearningParams&, const ModelParams&, const BoundaryLoss&>;
+const LearningModeRegistry& learning_modes();
+std::unique_ptr<LearningStep> make_learning_step(const LearningParams& l, const ModelParams& m,
+                                                 const BoundaryLoss& loss);
+inline std::unique_ptr<LearningStep> make_learning_step(const Config& c, const BoundaryLoss& loss) {
+  return make_learning_step(c, c, loss);
+}
 
 // grad F_a and F_a of one network's neuron group [b, e) at q (used by the
 // styles, the observables and the tests). Sums run in a fixed order.
@@ -42,8 +56,8 @@ void sampled_hidden_gradient(int K, const NeuronBlock& nb, int64_t b, int64_t e,
 // of whole networks of about `chunk_neurons` neurons; returns the number of
 // accepted moves. The result is bitwise independent of chunk_neurons.
 constexpr int64_t kMalaChunk = 2048;
-int64_t mala_step(Ensemble& e, uint64_t step, const BoundaryLoss& loss, int64_t chunk_neurons,
-                  Buffer<double>& scratch);
+int64_t mala_step(Ensemble& e, uint64_t step, const BoundaryLoss& loss, const LearningParams& lp,
+                  const ModelParams& mp, int64_t chunk_neurons, Buffer<double>& scratch);
 double set_free_energy(int K, const NeuronBlock& nb, int64_t b, int64_t e, const double* q, double T,
                        const BoundaryLoss& loss);
 

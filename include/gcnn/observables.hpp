@@ -27,7 +27,9 @@ struct SampleSummary {
 
 class Observables final : public RestartComponent {
  public:
-  Observables(const Config& c, const GrandPotential& gp, const BoundaryLoss& loss);
+  // The model in force, the learning step (current), the grid and the [observables] settings.
+  using Params = Sections<ModelParams, LearningParams, GridParams, ObservablesParams>;
+  Observables(const Params& c, const GrandPotential& gp, const BoundaryLoss& loss);
   void declare(ResultsFile& out) const;           // series + static tables
   void write_static(ResultsFile& out, const GrandPotential& gp) const;
   // Collective: measures, reduces to rank 0 and appends one sample.
@@ -48,7 +50,7 @@ class Observables final : public RestartComponent {
 
 
  private:
-  Config cfg_;
+  Params cfg_;
   Grid grid_;
   const BoundaryLoss& loss_;
   std::vector<double> omega_, log_eN_;  // copies of the analytic tables
