@@ -2,6 +2,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "gcnn/build_info.hpp"
 #include "gcnn/cli.hpp"
 #include "gcnn/digest.hpp"
 #include "gcnn/h5.hpp"
@@ -20,7 +21,9 @@ int main(int argc, char** argv) {
   char** sub_argv = argc > 1 ? argv + 1 : argv;
   try {
     if (cmd == "--version" || cmd == "version") {
-      if (comm.root()) std::cout << "gcnn " << kVersion << " (git " << kGitSha << ")\n";
+      if (comm.root())
+        std::cout << "gcnn " << kVersion << " (git " << kGitSha << ")\nbuilt with " << build_info()
+                  << "\narithmetic: " << kArithmetic << "\n";
       return kExitOk;
     }
     if (cmd == "--help" || cmd == "-h" || cmd == "help") {
