@@ -14,6 +14,7 @@
 #include <thread>
 #include <type_traits>
 
+#include "gcnn/build_info.hpp"
 #include "gcnn/digest.hpp"
 #include "gcnn/h5.hpp"
 #include "gcnn/version.hpp"
@@ -227,6 +228,8 @@ double write_checkpoint(const std::string& path, const Ensemble& e, const Checkp
     h5::attr(f, "gcnn_schema_version", kCheckpointSchemaVersion);
     h5::attr(f, "gcnn_version", std::string(kVersion));
     h5::attr(f, "git_sha", std::string(kGitSha));
+    h5::attr(f, "build", build_info());  // compiler, flags, instruction set
+    h5::attr(f, "arithmetic", std::string(kArithmetic));
     h5::attr(f, "run_id", meta.run_id);
     h5::attr(f, "step", static_cast<int64_t>(meta.step));
     h5::attr(f, "n_ranks", static_cast<int64_t>(comm.size()));
@@ -329,6 +332,9 @@ CheckpointMeta read_checkpoint_meta(const std::string& path, const Comm& comm) {
       m.digest = h5::read_attr_string(f, "digest");
       m.git_sha = h5::read_attr_string(f, "git_sha");
       m.version = h5::read_attr_string(f, "gcnn_version");
+      const htri_t has_arithmetic = H5Aexists(f, "arithmetic");  // absent in checkpoints of older builds
+      h5::check(static_cast<herr_t>(has_arithmetic), "H5Aexists(arithmetic)");
+      if (has_arithmetic > 0) m.arithmetic = h5::read_attr_string(f, "arithmetic");
       restart = restart_text(read_restart_state(f, schema));
   });
   if (!err.empty()) throw CheckpointError("checkpoint '" + path + "': " + err);
@@ -336,7 +342,7 @@ CheckpointMeta read_checkpoint_meta(const std::string& path, const Comm& comm) {
   m.step = static_cast<uint64_t>(ints[0]);
   m.n_ranks = ints[1];
   m.n_samples = ints[2];
-  for (std::string* s : {&m.run_id, &m.config_ini, &m.digest, &m.git_sha, &m.version}) comm.bcast(*s);
+  for (std::string* s : {&m.run_id, &m.config_ini, &m.digest, &m.git_sha, &m.version, &m.arithmetic}) comm.bcast(*s);
   comm.bcast(restart);
   m.restart = restart_from_text(restart);
   return m;

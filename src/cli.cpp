@@ -8,9 +8,11 @@
 #include <iostream>
 #include <map>
 
+#include "gcnn/build_info.hpp"
 #include "gcnn/checkpoint.hpp"
 #include "gcnn/cli.hpp"
 #include "gcnn/h5.hpp"
+#include "gcnn/memory_estimate.hpp"
 #include "gcnn/run_control.hpp"
 #include "gcnn/simulation.hpp"
 
@@ -151,6 +153,7 @@ int cmd_run(int argc, char** argv, const Comm& comm) {
     if (root_says(comm, file_exists(user.output)) && !req.overwrite)
       throw ConfigError("output file '" + user.output + "' exists; pass --overwrite to replace it, --output to " +
                         "choose another, or --resume latest to continue its run");
+    check_memory(user, comm, false, std::cout);  // before any allocation: refuse what cannot fit
     const RunResult r = run_simulation(user, comm, req.overwrite, std::cout);
     return r.interrupted ? kExitCheckpointed : kExitOk;
   }
@@ -170,7 +173,10 @@ int cmd_run(int argc, char** argv, const Comm& comm) {
     Config cfg;
     try {
       res.meta = read_checkpoint_meta(path, comm);
+      if (const std::string w = check_arithmetic(res.meta.arithmetic, path); !w.empty() && comm.root())
+        std::cerr << "gcnn: warning: " << w << "\n";
       cfg = resume_config(req, res.meta, path);
+      check_memory(cfg, comm, true, std::cout);
       res.ensemble = std::make_unique<Ensemble>(cfg, comm, Ensemble::Unset{});
       load_checkpoint(path, *res.ensemble, res.meta);
     } catch (const CheckpointError& e) {

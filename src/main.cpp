@@ -3,6 +3,7 @@
 #include <iostream>
 #include <string_view>
 
+#include "gcnn/build_info.hpp"
 #include "gcnn/cli.hpp"
 #include "gcnn/h5.hpp"
 #include "gcnn/version.hpp"
@@ -12,7 +13,9 @@ namespace {
 using namespace gcnn;
 
 int cmd_version(int, char**, const Comm& comm) {
-  if (comm.root()) std::cout << "gcnn " << kVersion << " (git " << kGitSha << ")\n";
+  if (comm.root())
+    std::cout << "gcnn " << kVersion << " (git " << kGitSha << ")\nbuilt with " << build_info()
+              << "\narithmetic: " << kArithmetic << "\n";
   return kExitOk;
 }
 
@@ -34,8 +37,8 @@ constexpr Command kCommands[] = {
     {"digest", cmd_digest, "print the state digest of a results file or checkpoint"},
     {"config", cmd_config, "validate a configuration and print it as INI"},
     {"bench", cmd_bench, "measure the speed of the step and the solver"},
-    {"version", cmd_version, "print the version"},
-    {"--version", cmd_version, "print the version"},
+    {"version", cmd_version, "print the version, the build (compiler, flags, instruction set) and its arithmetic"},
+    {"--version", cmd_version, "the same as version"},
     {"help", cmd_help, "print the help"},
     {"--help", cmd_help, "print the help"},
     {"-h", cmd_help, "print the help"},

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "gcnn/build_info.hpp"
 #include "gcnn/version.hpp"
 
 namespace gcnn {
@@ -62,6 +63,8 @@ ResultsFile::ResultsFile(const std::string& path, bool overwrite, const Comm& co
     }
     h5::attr(p, "git_sha", std::string(kGitSha));
     h5::attr(p, "gcnn_version", std::string(kVersion));
+    h5::attr(p, "build", build_info());  // compiler, flags, instruction set
+    h5::attr(p, "arithmetic", std::string(kArithmetic));
     h5::attr(p, "n_ranks", static_cast<int64_t>(comm.size()));
     h5::attr(p, "run_id", run_id);
     h5::attr(p, "config", config_echo(cfg));

@@ -15,6 +15,7 @@
 #include "gcnn/phase_timer.hpp"
 #include "gcnn/results_file.hpp"
 #include "gcnn/run_control.hpp"
+#include "gcnn/run_lock.hpp"
 
 namespace gcnn {
 
@@ -65,6 +66,9 @@ class Run {
   RunResult run() {
     announce();
     check_resumed_state();
+    // One writer per run: both locks before anything is created, removed or truncated.
+    output_lock_ = std::make_unique<RunLock>(cfg_.output + ".lock", "results file '" + cfg_.output + "'", run_id_,
+                                             comm_, log_);
     prepare_checkpoint_dir();
     open_results();
     set_physics(start_);
@@ -109,6 +113,8 @@ class Run {
   // this run's by --resume latest and by pruning: replace them only with --overwrite.
   void prepare_checkpoint_dir() {
     store_.ensure_dir();
+    checkpoint_lock_ = std::make_unique<RunLock>(store_.dir() + "/.lock", "checkpoint directory '" + store_.dir() + "'",
+                                                 run_id_, comm_, log_);
     if (resume_) return;
     const auto old = store_.list();
     if (old.empty()) return;
@@ -397,6 +403,7 @@ class Run {
   const std::string run_id_;
   const uint64_t start_;
   CheckpointStore store_;
+  std::unique_ptr<RunLock> output_lock_, checkpoint_lock_;  // released after the results file is closed
   uint64_t last_checkpoint_;
   Config phys_;
   std::unique_ptr<BoundaryLoss> loss_;

@@ -24,6 +24,18 @@ TEST(FastMath, ExpWithinThreeUlpOfLibm) {
   EXPECT_LT(worst, 3 * 0x1p-52) << "worst relative error " << worst;
 }
 
+// The build-independent arithmetic (docs/model-notes.md 26): fmadd rounds the
+// product before the sum on every build. a b = 1 - 2^-60 exactly; rounded it
+// is 1, so the unfused result is 0 while a fused multiply-add gives -2^-60.
+// Fails if fmadd ever becomes a fused multiply-add again on an FMA build.
+TEST(FastMath, FmaddIsUnfusedOnEveryBuild) {
+  volatile double a = 1.0 + 0x1p-30, b = 1.0 - 0x1p-30, c = -1.0;  // volatile: no constant folding
+  EXPECT_EQ(std::fma(a, b, c), -0x1p-60);  // the fused rounding differs here
+  EXPECT_EQ(gcnn::fm::fmadd(a, b, c), 0.0);
+  const double prod = a * b;
+  EXPECT_EQ(gcnn::fm::fmadd(a, b, c), prod + c);
+}
+
 TEST(FastMath, ExpClampsInsteadOfOverflowing) {
   EXPECT_TRUE(std::isfinite(gcnn::fm::exp(1e6)));
   EXPECT_GT(gcnn::fm::exp(-1e6), 0.0);

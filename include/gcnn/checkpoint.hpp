@@ -4,7 +4,8 @@
 // One parallel-HDF5 file per checkpoint, written by all ranks (metadata
 // collectively, the bulk arrays independently, each rank its own blocks):
 //   /  attributes  gcnn_file_kind = "checkpoint", gcnn_schema_version,
-//                  gcnn_version, git_sha, run_id, step, n_ranks (at write time),
+//                  gcnn_version, git_sha, build, arithmetic (build_info.hpp),
+//                  run_id, step, n_ranks (at write time),
 //                  n_samples (results rows up to and including `step`),
 //                  config (INI text of every parameter), digest (state digest),
 //                  n_active, n_reservoir
@@ -54,6 +55,7 @@ struct CheckpointError : ConfigError {
 struct CheckpointMeta {
   uint64_t step = 0;
   std::string run_id, config_ini, digest, git_sha, version;
+  std::string arithmetic;  // build_info.hpp kArithmetic of the writer; "" in older checkpoints
   int64_t n_ranks = 0, n_samples = 0;
   // Every component's restart state (global sums), by component name.
   RestartState restart;

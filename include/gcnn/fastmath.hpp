@@ -6,8 +6,9 @@
 // A loop that is vectorised for most elements and finishes with a scalar tail
 // would then give a neuron a different result depending on where it sits in
 // memory, breaking the bitwise rank-count invariance of MODEL.md §7.
-// These functions use only +, *, fma and bit operations, so the vector and the
-// scalar code paths round identically (the build uses -ffp-contract=off).
+// These functions use only +, * and bit operations, so the vector and the
+// scalar code paths round identically (the build uses -ffp-contract=off),
+// and so do builds for different instruction sets.
 //
 // Accuracy: exp has relative error below 3e-16 on [-708, 709] and clamps
 // outside; tanh has absolute error below 2 ulp of 1 = 4.4e-16 (one rounding
@@ -17,13 +18,13 @@
 
 namespace gcnn::fm {
 
-inline double fmadd(double a, double b, double c) {
-#ifdef __FMA__
-  return __builtin_fma(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
+// Always the unfused a*b + c (two roundings), on every build: a fused
+// multiply-add where the compiler offers one (__FMA__, -march=native) would
+// round differently from a build without it (GCNN_NATIVE=OFF, another CPU),
+// and the same commit and config would give different digests (issue 15
+// item 11). -ffp-contract=off keeps the compiler from fusing it back.
+// Cost: docs/model-notes.md "One arithmetic for every build".
+inline double fmadd(double a, double b, double c) { return a * b + c; }
 
 inline double exp(double x) {
   x = x < -708.0 ? -708.0 : x;

@@ -6,10 +6,9 @@
 # results, intended or not, makes this test fail.
 #
 # usage: check.sh GCNN MPIEXEC NP WORKDIR VARIANT [--regenerate]
-#   VARIANT  fma or nofma: whether the build compiles fm::fmadd to a fused
-#            multiply-add (__FMA__, e.g. -march=native on an FMA-capable CPU).
-#            The two round differently, so each has its own digests. CMake
-#            works it out (tests/CMakeLists.txt).
+#   VARIANT  unfused: the arithmetic of every build since fm::fmadd was pinned
+#            to a*b + c (docs/model-notes.md); the file format keeps the
+#            column so that a future arithmetic could have its own digests.
 #   --regenerate  rewrite this variant's lines of expected_digests.txt from
 #            this build (after an intended change of results; record the
 #            change and its reason in docs/model-notes.md).
@@ -40,7 +39,7 @@ if [ "$mode" = --regenerate ]; then
     echo "# Golden state digests of tests/golden/*.ini: variant case digest@step."
     echo "# Identical on any rank count. Regenerate after an intended change of results:"
     echo "#   bash tests/golden/check.sh build/gcnn mpiexec 1 /tmp/golden VARIANT --regenerate"
-    echo "# (VARIANT fma for -march=native on an FMA CPU, nofma for -DGCNN_NATIVE=OFF)"
+    echo "# (VARIANT unfused: every build, GCNN_NATIVE=ON or OFF)"
     echo "# and record the change in docs/model-notes.md."
     [ -f "$ref" ] && grep -v '^#' "$ref" | awk -v v="$variant" '$1 != v' || true
     for c in "${cases[@]}"; do echo "$variant $c $(run_case "$c")"; done
