@@ -150,7 +150,7 @@ void check_meta_counts(int64_t step, int64_t n_ranks, int64_t n_samples) {
                              std::to_string(step) + " (a run has between 1 and step + 1 samples)");
 }
 
-// theta_i is a function of the id (MODEL.md §1): a stored neuron whose
+// theta_i is a function of the id (docs/model.md §1): a stored neuron whose
 // parameters differ from draw_neuron_params(id) was not written by a run of
 // this config (checksums and digest only prove the file unchanged since).
 void check_theta(const NeuronBlock& b, const CounterRng& rng, const ModelParams& c) {

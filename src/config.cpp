@@ -160,7 +160,7 @@ const std::vector<ParamSpec>& parameter_specs() {
       per_dim("init.q_center", &Config::init_center, "0", "q", "centre of the initial q distribution (1 or K values)", -1e6, 1e6),
       num("init.q_width", &Config::init_width, "1", "q", "std. dev. of the initial q distribution", 0, kInf, false, true),
       choice("init.mode", &Config::init_mode, "gaussian", {"gaussian", "two_packets"},
-             "initial q: one Gaussian, or two sub-ensembles (superposition experiment, MODEL 6.8)"),
+             "initial q: one Gaussian, or two sub-ensembles (superposition experiment, docs/model.md §6 item 8)"),
       per_dim("init.q_center2", &Config::init_center2, "0", "q", "two_packets: centre of the second sub-ensemble", -1e6, 1e6),
       num("init.fraction2", &Config::init_fraction2, "0.5", "1", "two_packets: fraction of networks in the second", 0, 1),
       num("quench.step", &Config::quench_step, "0", "steps", "quench experiment: steps >= this use the changed U and mu (0: none)",
@@ -507,7 +507,7 @@ std::string help_text(const std::string& command) {
        "commands:\n"
        "  run      simulate the grand canonical ensemble and write a results file\n"
        "  solve    solve the derived Schroedinger / Fokker-Planck equations with PETSc/SLEPc\n"
-       "  verify   check a results file against MODEL.md section 6: gcnn verify --results FILE\n"
+       "  verify   check a results file against docs/model.md section 6: gcnn verify --results FILE\n"
        "  digest   print the state digest stored in a results or checkpoint file: gcnn digest FILE\n"
        "  config   validate a configuration and print it complete, as INI\n"
        "  bench    print throughput figures of the hot loops\n\n"

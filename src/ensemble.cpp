@@ -9,7 +9,7 @@ namespace gcnn {
 
 void NeuronBlock::resize(size_t n) {
   // Grow by 1/8 rather than doubling: the buffers are the bulk of the memory
-  // (MODEL.md §8 budgets a few tens of bytes per neuron), and after a short
+  // (docs/model.md §8 budgets a few tens of bytes per neuron), and after a short
   // transient the occupancy fluctuates by far less than 12%.
   if (n > capacity()) reserve(n + n / 8 + 64);
   id.resize(n);

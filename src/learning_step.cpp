@@ -11,7 +11,7 @@ namespace {
 // Sums over a network's neurons use L fixed lanes (lane l takes neurons
 // b+l, b+l+L, ...) and a fixed pairwise combination. The order therefore
 // depends only on the network's canonical neuron list, never on memory
-// alignment or on how the compiler splits the loop (MODEL.md §7).
+// alignment or on how the compiler splits the loop (docs/model.md §7).
 constexpr int L = 8;
 
 template <int K>

@@ -75,7 +75,7 @@ void Observables::remember_q_before_step(const Ensemble& e) {
   q_before_step_ = e.step();
 }
 
-// Probability current from one learning step (MODEL §5, Madelung fields):
+// Probability current from one learning step (docs/model.md §5, Madelung fields):
 // network a moved by dq (minimum image if periodic) from q(s) to q(s+1); the
 // velocity dq/eta is booked at the midpoint cell (Stratonovich rule), so
 // sum_cell (dq/eta) / (M cell volume) estimates the cell mean of j = p v,

@@ -203,7 +203,7 @@ class Run {
     }
   }
 
-  // A tagged minority (MODEL §4): the physics stays, only the networks
+  // A tagged minority (docs/model.md §4): the physics stays, only the networks
   // a < round(f M) move. Applied at the start of step quench.step like the
   // collective quench, so a checkpoint at step <= quench.step still displaces
   // on resume and one after it (whose state carries the shift) does not.

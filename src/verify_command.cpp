@@ -1,4 +1,4 @@
-// `gcnn verify --results FILE`: the verdict on MODEL.md §6 for one run.
+// `gcnn verify --results FILE`: the verdict on docs/model.md §6 for one run.
 //
 // This file only orchestrates: read the file, build the shared context once,
 // run the identities (verification.hpp, one function each), print the table
@@ -116,7 +116,7 @@ int cmd_verify(int argc, char** argv, const Comm& comm) {
   if (req.help) {
     if (comm.root())
       std::cout << "usage: mpirun -np P gcnn verify --results FILE [--verify.burn_in 0.3] [--solver.petsc ...]\n"
-                   "Checks a results file against MODEL.md section 6, prints the verdict table, writes\n"
+                   "Checks a results file against docs/model.md section 6, prints the verdict table, writes\n"
                    "/verification into FILE. Exit 0: every Tier-1 row passed; 3: a Tier-1 row failed.\n";
     return kExitOk;
   }

@@ -1,4 +1,4 @@
-// The paper's hydrodynamics, measured (MODEL.md §5 "Madelung fields", §6 6b):
+// The paper's hydrodynamics, measured (docs/model.md §5 "Madelung fields", §6 6b):
 //   T2.9a  alpha in j = alpha p grad S, against the paper's -gamma
 //   T2.9b  continuity dp/dt + div j = 0 with the Madelung current -gamma p grad S
 //   T2.9c  the same with the Fokker-Planck current -D grad p - gamma p grad Omega

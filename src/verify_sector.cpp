@@ -1,4 +1,4 @@
-// The sector free energy F_N(q) of MODEL.md §5 seen by verify:
+// The sector free energy F_N(q) of docs/model.md §5 seen by verify:
 //   T1.5a  Widom identity  -T ln<e^{-(F_{N+1} - F_N)/T}> = mu         (Tier 1, §6 4b)
 //   T1.5b  N_a given q_a against the model's law P(N|q)                 (Tier 1, §6 4b)
 //   T2.6a  <Delta F> - mu against its Poisson offset T/(2<N>)          (Tier 2, §6 6)

@@ -4,7 +4,7 @@
 Integer series (histograms, counts) must be identical. Floating series must
 agree to 1e-12 relative to the series' largest magnitude: they are sums over
 networks reduced by MPI, whose rounding depends on how the networks are split
-over ranks (MODEL.md section 7 allows this; the state itself is bitwise).
+over ranks (docs/model.md section 7 allows this; the state itself is bitwise).
 usage: compare_results.py A.h5 B.h5
 """
 import sys

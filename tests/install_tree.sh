@@ -17,7 +17,7 @@ for f in bin/gcnn bin/gcnn-report bin/gcnn-inspect; do
   [ -x "$prefix/$f" ] || fail "$f not installed as an executable"
 done
 for f in share/gcnn/README.md share/gcnn/LICENSE share/gcnn/CITATION.cff share/gcnn/CHANGELOG.md \
-         share/gcnn/docs/model-notes.md share/gcnn/examples/quench.ini; do
+         share/gcnn/docs/model-notes.md share/gcnn/docs/model.md share/gcnn/examples/quench.ini; do
   [ -s "$prefix/$f" ] || fail "$f not installed"
 done
 

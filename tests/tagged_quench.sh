@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tagged-minority quench (quench.displace_fraction, MODEL.md §4 last paragraph).
+# Tagged-minority quench (quench.displace_fraction, docs/model.md §4 last paragraph).
 # usage: tagged_quench.sh GCNN MPIEXEC MODE WORKDIR
 #   displace  learning frozen, so q moves only by the quench: in /particles
 #             (every network stored) exactly the n = round(f M) lowest ids moved

@@ -1,4 +1,4 @@
-// The static null of the coherence (MODEL.md §5): for a Poisson number of
+// The static null of the coherence (docs/model.md §5): for a Poisson number of
 // neurons, F_N = const + N mu + T (ln N! - N ln nu), and at hbar = |mu|/(2 pi n)
 // the Nmu phase winds by whole turns, leaving only the Stirling term:
 // C -> (1 + 4 pi^2 n^2 T^2 / mu^2)^{-1/4} for large <N>. The verifier's null

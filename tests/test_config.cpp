@@ -93,7 +93,7 @@ TEST(Config, EchoReproducesTheConfiguration) {
 
 namespace {
 
-// Tagged-minority quench (MODEL.md §4, last paragraph): the landscape stays,
+// Tagged-minority quench (docs/model.md §4, last paragraph): the landscape stays,
 // round(f M) networks move; anything that would also change U or mu is refused.
 TEST(Config, TaggedQuenchKeepsThePhysicsAndCountsTheTaggedNetworks) {
   const auto c = gcnn::test::config({{"model.M", "8192"}, {"model.loss", "harmonic"}, {"model.kappa", "4"},

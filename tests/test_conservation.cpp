@@ -1,4 +1,4 @@
-// MODEL.md §2 invariant: every neuron is in exactly one place at every step,
+// docs/model.md §2 invariant: every neuron is in exactly one place at every step,
 // across ranks; within a network neurons are kept in canonical (id) order;
 // a neuron's parameters travel with it.
 #include <gtest/gtest.h>

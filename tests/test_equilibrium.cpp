@@ -1,4 +1,4 @@
-// MODEL.md §6 Tier 1 item 2: with T_q = T the learning-equilibrium histogram
+// docs/model.md §6 Tier 1 item 2: with T_q = T the learning-equilibrium histogram
 // of q matches e^{-Omega/T}: exactly for M = 1 (MALA: no step-size bias),
 // and the mean-field Omega for M > 1 in the dilute regime. Chi-square over
 // the grid cells, standard errors from batch means over time.

@@ -1,4 +1,4 @@
-// MODEL.md §6 Tier 1 item 1: with q frozen, exchange sweeps sample the
+// docs/model.md §6 Tier 1 item 1: with q frozen, exchange sweeps sample the
 // product measure, P(i in a) = W_ia / (1 + sum_b W_ib) with
 // W_ia = (1/M) e^{-(f_i(q_a) - mu)/T}. Chi-square over all (neuron, network)
 // cells, with standard errors from batch means (the sweeps are a Markov chain).

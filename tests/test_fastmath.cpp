@@ -1,5 +1,5 @@
 // The deterministic exp/tanh of the hot loops: accuracy against libm, and
-// bitwise agreement between vectorised and scalar evaluation (MODEL.md §7).
+// bitwise agreement between vectorised and scalar evaluation (docs/model.md §7).
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// Free-energy identities of MODEL.md §1-2:
+// Free-energy identities of docs/model.md §1-2:
 //  - grad F_a from the hot loop equals the derivative of F_a;
 //  - <dH/dq>_x = dF/dq: the sampled gradient averages to the mean gradient;
 //  - Omega for M = 1 equals U - T sum_i ln(1 + e^{-(f_i - mu)/T});

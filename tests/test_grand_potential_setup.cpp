@@ -1,7 +1,7 @@
 // Issue 16 item 5: the mean-field grand potential's setup computes 2cosh(y_i)
 // on the grid by per-axis factors (no exp per neuron and cell) and Omega's
 // logarithms per group of neurons. Its Omega must be today's: the fixed point
-// of MODEL.md §4's mean-field equations solved here the direct way (one
+// of docs/model.md §4's mean-field equations solved here the direct way (one
 // fm::two_cosh and one log1p per neuron and cell), to a stated tolerance.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// MODEL.md §5 Madelung fields: the probability current measured from each
+// docs/model.md §5 Madelung fields: the probability current measured from each
 // network's displacement over the last learning step before a sample
 // (/observables/current, Stratonovich midpoint rule) reproduces a known
 // current. An Ornstein-Uhlenbeck ensemble (K = 1, harmonic U, sigma_w =

@@ -15,7 +15,7 @@
 namespace {
 using namespace gcnn;
 
-// The per-network MALA step (MODEL.md §3) written with the public per-network
+// The per-network MALA step (docs/model.md §3) written with the public per-network
 // functions: grad F_a by hidden_gradient(), F_a by set_free_energy() (one
 // log_two_cosh per neuron). The chunked step computes sum_j ln 2cosh y_j
 // differently (to rounding, ~1e-14 here), which could flip an accept decision

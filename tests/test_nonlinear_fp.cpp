@@ -1,4 +1,4 @@
-// MODEL.md §4 and §6 item 4: the nonlinear (McKean-Vlasov) Fokker-Planck
+// docs/model.md §4 and §6 item 4: the nonlinear (McKean-Vlasov) Fokker-Planck
 // equation dp/dt = div(D grad p + gamma p grad Omega[p]) whose odds s_i follow
 // the ensemble. Its invariants (probability, the mean-field p_eq as its
 // stationary state and attractor), its reduction to the linear equation when

@@ -1,4 +1,4 @@
-// MODEL.md §7: the per-network state after S steps is bitwise identical for
+// docs/model.md §7: the per-network state after S steps is bitwise identical for
 // any number of ranks. The same run is repeated on sub-communicators of
 // 1, 2, ..., P ranks inside one job and the state digests are compared.
 #include <gtest/gtest.h>

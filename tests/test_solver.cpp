@@ -1,4 +1,4 @@
-// MODEL.md §6 Tier 1 item 5 and the equilibrium identity (item 3): the PETSc/
+// docs/model.md §6 Tier 1 item 5 and the equilibrium identity (item 3): the PETSc/
 // SLEPc solver against analytic results. Runs at 1, 2 and 3 ranks: every rank
 // count must meet the same analytic answers.
 #include <gtest/gtest.h>
@@ -214,7 +214,7 @@ TEST(Solver, LearningEquilibriumGroundStateAndRelaxation) {
 }  // namespace
 
 
-// The solver's double well is the model's U (MODEL §1), centred at model.q0:
+// The solver's double well is the model's U (docs/model.md §1), centred at model.q0:
 // shifting q0 and the grid together leaves V on the nodes unchanged.
 TEST(Solver, DoubleWellPotentialFollowsModelQ0) {
   const Comm comm(MPI_COMM_WORLD);

@@ -1,4 +1,4 @@
-// MODEL.md §5 / §6 item 4b, unit level: the `widom` series. For one network
+// docs/model.md §5 / §6 item 4b, unit level: the `widom` series. For one network
 // (M = 1, s_i = 0, exact e_N tables) with q frozen at a cell centre (where the
 // interpolated table is the table), the exchange samples N from
 // P(N|q) ∝ e_N(b) e^{N mu/T}, and e^{-(Delta F_N - mu)/T} = P(N+1|q)/P(N|q).

@@ -1,5 +1,5 @@
 #pragma once
-// Boundary (data) loss U(q) of MODEL.md §1, as interchangeable styles.
+// Boundary (data) loss U(q) of docs/model.md §1, as interchangeable styles.
 // Called once per network per step, so a virtual call costs nothing next to
 // the O(N_a) neuron loop.
 #include <memory>

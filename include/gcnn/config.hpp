@@ -69,7 +69,7 @@ struct HbarChoice {
 // parameter reads as cfg.M or cfg.solver_dt wherever the whole run is at
 // hand, and a component takes only the sections it uses.
 
-// [model] MODEL.md §1-2
+// [model] docs/model.md §1-2
 struct ModelParams {
   int64_t M = 0;
   int K = 1;
@@ -81,7 +81,7 @@ struct ModelParams {
   bool periodic = false;
   int64_t R() const { return M * rho; }
 };
-// [learning] MODEL.md §3
+// [learning] docs/model.md §3
 struct LearningParams {
   std::string mode = "mean";  // learning style (learning_modes())
   double gamma = 1, eta = 1e-3, Tq = 1;
@@ -98,12 +98,12 @@ struct InitParams {
   std::vector<double> init_center2; // size K
   double init_fraction2 = 0.5;
 };
-// [quench] MODEL.md §6 items 4 and 7
+// [quench] docs/model.md §6 items 4 and 7
 struct QuenchParams {
   int64_t quench_step = 0;
   std::vector<double> quench_shift;  // size K
   double quench_kappa_factor = 1, quench_mu_shift = 0;
-  // Tagged-minority quench (MODEL.md §4 last paragraph): > 0 displaces the
+  // Tagged-minority quench (docs/model.md §4 last paragraph): > 0 displaces the
   // networks a < round(fraction*M) by quench_shift instead of shifting U.
   double quench_displace_fraction = 0;
   int64_t quench_dense_every = 0, quench_dense_steps = 0;
@@ -121,7 +121,7 @@ struct GridParams {
   int64_t grid_cells() const;
   double cell_volume() const;
 };
-// [observables] MODEL.md §5
+// [observables] docs/model.md §5
 struct ObservablesParams {
   int64_t sample_every = 100;
   int64_t n_max = 0;  // N histogram upper edge
@@ -147,7 +147,7 @@ struct CheckpointParams {
   bool checkpoint_at_end = true;
   std::string checkpoint_dir;
 };
-// [solver] MODEL.md §4
+// [solver] docs/model.md §4
 struct SolverParams {
   std::string solver_potential = "learning_equilibrium";  // solver-potential style (solver_potentials())
   HbarChoice solver_hbar;

@@ -1,5 +1,5 @@
 #pragma once
-// The state digest (MODEL.md §7): a 128-bit fingerprint of the canonical
+// The state digest (docs/model.md §7): a 128-bit fingerprint of the canonical
 // per-network state. It depends only on (step, q bit patterns, neuron ids per
 // network in canonical order, reservoir membership), never on the rank count
 // or on where the data lives. Users compare runs with it.

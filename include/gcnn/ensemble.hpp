@@ -1,5 +1,5 @@
 #pragma once
-// The distributed state of the grand canonical ensemble (MODEL.md §1-2).
+// The distributed state of the grand canonical ensemble (docs/model.md §1-2).
 //
 // Networks are block-distributed by global id a. A rank stores, for its
 // networks, the trainable vectors q and the active neurons in a structure of

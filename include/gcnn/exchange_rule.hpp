@@ -1,5 +1,5 @@
 #pragma once
-// The exchange move of MODEL.md §2, as the model states it. Every neuron
+// The exchange move of docs/model.md §2, as the model states it. Every neuron
 // makes one Metropolis move per sweep, decided by one Philox draw keyed by
 // (Exchange, step, neuron id), so the decision does not depend on the rank
 // the neuron lives on:

@@ -1,5 +1,5 @@
 #pragma once
-// One grand canonical exchange sweep (MODEL.md §2): every neuron makes one
+// One grand canonical exchange sweep (docs/model.md §2): every neuron makes one
 // Metropolis move, all at once, given the current q.
 //   network neuron in a:  leave with prob min(1, e^{(f_i(q_a) - mu)/T})
 //   reservoir neuron:     pick a uniformly, join with prob min(1, e^{-(f_i(q_a) - mu)/T})

@@ -5,7 +5,7 @@
 // and the vector versions in libmvec round differently from the scalar ones.
 // A loop that is vectorised for most elements and finishes with a scalar tail
 // would then give a neuron a different result depending on where it sits in
-// memory, breaking the bitwise rank-count invariance of MODEL.md §7.
+// memory, breaking the bitwise rank-count invariance of docs/model.md §7.
 // These functions use only +, * and bit operations, so the vector and the
 // scalar code paths round identically (the build uses -ffp-contract=off),
 // and so do builds for different instruction sets.

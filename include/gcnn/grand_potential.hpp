@@ -1,5 +1,5 @@
 #pragma once
-// The analytic grand potential Omega(q) of MODEL.md §2 and the sector free
+// The analytic grand potential Omega(q) of docs/model.md §2 and the sector free
 // energies F_N(q) of §5, evaluated from the model parameters alone.
 //
 //   b'_i(q) = e^{-(f_i(q) - mu)/T} / (M (1 + s_i))
@@ -70,7 +70,7 @@ class GrandPotential {
   int64_t n_max_ = 0;
 };
 
-// Omega[p] of MODEL.md §4 for an ensemble density away from equilibrium
+// Omega[p] of docs/model.md §4 for an ensemble density away from equilibrium
 // (the McKean-Vlasov drift): the odds follow the whole ensemble,
 //   s_i[P] = ((M-1)/M) sum_g P_g x_i(q_g),   x_i = e^{-(f_i - mu)/T},
 //   Omega_g = U(q_g) - T sum_i ln(1 + x_i(q_g) / (M (1 + s_i[P]))),

@@ -1,5 +1,5 @@
 #pragma once
-// Learning dynamics (MODEL.md §3) as interchangeable styles:
+// Learning dynamics (docs/model.md §3) as interchangeable styles:
 //   q <- q - eta*gamma*g + sqrt(2*eta*gamma*T_q) xi
 // mean:    g = grad F_a(q) = grad U - sum_i tanh(z_i/T) w_i   (exact)
 // sampled: g = grad U - sum_i x_i w_i, x_i = +-1 ~ P(+1) = 1/(1+e^{-2 z_i/T})

@@ -1,5 +1,5 @@
 #pragma once
-// The exchange sweep's one message round (MODEL.md §2): a reservoir neuron
+// The exchange sweep's one message round (docs/model.md §2): a reservoir neuron
 // proposing to join a network owned by another rank travels there as a
 // Mover, and the join is decided on arrival. One all-to-all of the counts,
 // then a non-blocking all-to-all of the movers that travels while the leave

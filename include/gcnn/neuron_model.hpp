@@ -1,5 +1,5 @@
 #pragma once
-// One hidden Ising neuron (MODEL.md §1): z_i(q) = w_i.q + c_i,
+// One hidden Ising neuron (docs/model.md §1): z_i(q) = w_i.q + c_i,
 // f_i(q) = -T ln(2 cosh(z_i/T)), grad f_i = -tanh(z_i/T) w_i.
 #include <cmath>
 #include <cstdint>

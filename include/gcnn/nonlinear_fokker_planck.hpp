@@ -1,5 +1,5 @@
 #pragma once
-// The nonlinear (McKean-Vlasov) Fokker-Planck equation of MODEL.md §4, the
+// The nonlinear (McKean-Vlasov) Fokker-Planck equation of docs/model.md §4, the
 // prediction for a collective quench (§6 item 4):
 //   dp/dt = div(D grad p + gamma p grad Omega[p]),   D = gamma T_q,
 // with Omega[p] the mean-field grand potential whose odds follow the whole

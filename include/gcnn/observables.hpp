@@ -1,5 +1,5 @@
 #pragma once
-// Ensemble observables of MODEL.md §5, sampled every `sample_every` steps.
+// Ensemble observables of docs/model.md §5, sampled every `sample_every` steps.
 // Integer histograms are reduced exactly; floating sums agree across rank
 // counts to rounding (~1e-12 relative), as §7 allows.
 #include <array>
@@ -36,7 +36,7 @@ class Observables final : public RestartComponent {
   SampleSummary sample(const Ensemble& e, const ExchangeCounters& ex, const LearningStep& ls, ResultsFile& out);
   // Local, no communication: keeps this rank's q before the learning step
   // that leads to a sample, so that the sample can measure each network's
-  // displacement over that one step (the probability current, MODEL §5).
+  // displacement over that one step (the probability current, docs/model.md §5).
   // Called in the same loop iteration as the sample, so a restart needs no
   // extra checkpoint state.
   void remember_q_before_step(const Ensemble& e);

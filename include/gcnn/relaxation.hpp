@@ -1,5 +1,5 @@
 #pragma once
-// The relaxation rate of the slowest mode after a quench (MODEL.md §6 item
+// The relaxation rate of the slowest mode after a quench (docs/model.md §6 item
 // 4), measured one way for the ensemble (`gcnn verify` T1.4a) and for the
 // predictions (linear or nonlinear Fokker-Planck), so both are fitted by the
 // same rule.

@@ -1,5 +1,5 @@
 #pragma once
-// Counter-based randomness (MODEL.md §7).
+// Counter-based randomness (docs/model.md §7).
 //
 // Every random number is a pure function of (seed, purpose, step, global id,
 // sub-stream). Nothing depends on the MPI rank, the rank count, the order of

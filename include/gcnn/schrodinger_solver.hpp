@@ -1,5 +1,5 @@
 #pragma once
-// PETSc/SLEPc solver for the derived equations of MODEL.md §4 on a DMDA whose
+// PETSc/SLEPc solver for the derived equations of docs/model.md §4 on a DMDA whose
 // nodes are the cell centres of the gcnn grid (so |psi|^2 and the ensemble
 // histogram live on the same cells):
 //   H = -(hbar^2 / 2m) Laplacian_h + V            (SLEPc, Hermitian)
@@ -46,7 +46,7 @@ class SchrodingerSolver {
 
   // The backward-Euler Scharfetter-Gummel step of fokker_planck() one step at
   // a time, for a drift Omega that changes during the evolution (the
-  // nonlinear Fokker-Planck equation of MODEL.md §4): set_drift re-assembles
+  // nonlinear Fokker-Planck equation of docs/model.md §4): set_drift re-assembles
   // I - dt L (same stencil, so PETSc reuses the matrix and rebuilds the
   // preconditioner), step() advances p, redo_step() repeats the last step from
   // the same p^n with the current drift (Picard iterations). fokker_planck() is

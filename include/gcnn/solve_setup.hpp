@@ -1,6 +1,6 @@
 #pragma once
 // What `gcnn solve` and `gcnn verify` need from a configuration: hbar, m and
-// the potential V(q) on the grid nodes (MODEL.md §4).
+// the potential V(q) on the grid nodes (docs/model.md §4).
 //   learning_equilibrium: V = (hbar^2/2m)(|grad phi|^2 - lap phi), phi = Omega/(2 T_q),
 //                         with grad/lap of the analytic Omega; psi_0 = sqrt(p_eq), E_0 = 0.
 //   harmonic: V = m omega^2 |q|^2 / 2;  double_well: kappa sum_k (q_k^2 - s^2)^2;  free: 0.

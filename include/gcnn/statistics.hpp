@@ -1,5 +1,5 @@
 #pragma once
-// Error bars for `gcnn verify` (MODEL.md §6): time series are correlated, so
+// Error bars for `gcnn verify` (docs/model.md §6): time series are correlated, so
 // standard errors come from blocking; distances between distributions get
 // their noise floor from a parametric bootstrap. All resampling is keyed by a
 // fixed seed through Philox, so every verdict is reproducible.

@@ -1,5 +1,5 @@
 #pragma once
-// `gcnn verify`: the verdict on MODEL.md §6, one function per identity.
+// `gcnn verify`: the verdict on docs/model.md §6, one function per identity.
 //
 // Each identity is a function `void name(Verification&)` that appends its
 // rows (and any arrays it wants written under /verification) and returns.
@@ -118,11 +118,11 @@ struct Verification {
   }
 };
 
-// The identities (MODEL.md §6), in the order of the table.
+// The identities (docs/model.md §6), in the order of the table.
 void equilibrium_density(Verification& v);  // T1.2
 void ground_state(Verification& v);         // T1.3
-void widom_identity(Verification& v);       // T1.5a (MODEL §6 4b)
-void n_given_q(Verification& v);            // T1.5b (MODEL §6 4b)
+void widom_identity(Verification& v);       // T1.5a (docs/model.md §6 4b)
+void n_given_q(Verification& v);            // T1.5b (docs/model.md §6 4b)
 void delta_F_offset(Verification& v);       // T2.6a
 void coherence_vs_null(Verification& v);    // T2.6b-i
 void quench_relaxation(Verification& v);    // T1.4, T2.7
