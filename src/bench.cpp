@@ -32,6 +32,7 @@
 
 #include "gcnn/boundary_loss.hpp"
 #include "gcnn/checkpoint.hpp"
+#include "gcnn/bench.hpp"
 #include "gcnn/cli.hpp"
 #include "gcnn/digest.hpp"
 #include "gcnn/ensemble.hpp"

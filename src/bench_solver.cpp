@@ -29,6 +29,7 @@
 #include <fftw3.h>
 #endif
 
+#include "gcnn/bench.hpp"
 #include "gcnn/cli.hpp"
 #include "gcnn/petsc_env.hpp"
 #include "gcnn/schrodinger_solver.hpp"

@@ -169,19 +169,14 @@ void Observables::declare(ResultsFile& out) const {
   out.declare("current_samples", {}, true, "networks",
               "networks counted in current (midpoint inside the grid); 0 when there was no step before the sample");
   const std::vector<double> scan(hbar_.begin(), hbar_.begin() + cfg_.hbar_n);
-  h5::Handle d1(H5Dopen2(out.file(), "observables/coherence_sector/value", H5P_DEFAULT), "open");
-  h5::attr(d1, "hbar", scan);
-  h5::Handle d2(H5Dopen2(out.file(), "observables/coherence_set/value", H5P_DEFAULT), "open");
-  h5::attr(d2, "hbar", scan);
-  h5::Handle d3(H5Dopen2(out.file(), "observables/delta_F_histogram/value", H5P_DEFAULT), "open");
-  h5::attr(d3, "edges", dF_edges_);
-  h5::Handle d4(H5Dopen2(out.file(), "observables/coherence_hbar_mu_over_n/value", H5P_DEFAULT), "open");
-  h5::attr(d4, "hbar", std::vector<double>(hbar_.begin() + ihbar_mu_, hbar_.end()));
-  h5::Handle d5(H5Dopen2(out.file(), "observables/n_given_q/value", H5P_DEFAULT), "open");
+  out.series_attr("coherence_sector", "hbar", scan);
+  out.series_attr("coherence_set", "hbar", scan);
+  out.series_attr("delta_F_histogram", "edges", dF_edges_);
+  out.series_attr("coherence_hbar_mu_over_n", "hbar", std::vector<double>(hbar_.begin() + ihbar_mu_, hbar_.end()));
   std::vector<int64_t> flat_pool;
   for (const auto& m : pool_) flat_pool.insert(flat_pool.end(), m.begin(), m.end());
-  h5::attr(d5, "pool", flat_pool);
-  h5::attr(d5, "pooled_n", pooled_n_);
+  out.series_attr("n_given_q", "pool", flat_pool);
+  out.series_attr("n_given_q", "pooled_n", pooled_n_);
 }
 
 void Observables::write_static(ResultsFile& out, const GrandPotential& gp) const {

@@ -403,6 +403,27 @@ void ResultsFile::put_particles(int64_t row_lo, const std::vector<double>& q) {
 // Every rank returns from the collective flush, each with its own outcome
 // (metadata is written by some ranks only): agree, so that a full disk is
 // reported once and every rank stops together.
+namespace {
+h5::Handle series_value(hid_t file, const std::string& name) {
+  const std::string path = "observables/" + name + "/value";
+  return h5::Handle(H5Dopen2(file, path.c_str(), H5P_DEFAULT), "H5Dopen2(" + path + ")");
+}
+}  // namespace
+
+void ResultsFile::series_attr(const std::string& name, const std::string& key, const std::vector<double>& v) {
+  h5::attr(series_value(file(), name), key, v);
+}
+void ResultsFile::series_attr(const std::string& name, const std::string& key, const std::vector<int64_t>& v) {
+  h5::attr(series_value(file(), name), key, v);
+}
+
+void ResultsFile::write_digest(const std::string& state, int64_t step) {
+  h5::Handle g = h5::create_group(file(), "digest");
+  h5::attr(g, "state", state);
+  h5::attr(g, "step", step);
+  h5::attr(g, "description", std::string("state digest of the final step; see README 'State digest'"));
+}
+
 void ResultsFile::flush() {
   std::string err;
   if (H5Fflush(file_, H5F_SCOPE_GLOBAL) < 0) err = "HDF5: H5Fflush failed: " + h5::error_reason();

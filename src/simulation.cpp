@@ -16,6 +16,7 @@
 #include "gcnn/results_file.hpp"
 #include "gcnn/run_control.hpp"
 #include "gcnn/run_lock.hpp"
+#include "gcnn/schedule.hpp"
 
 namespace gcnn {
 
@@ -364,12 +365,7 @@ class Run {
       out_->flush();
       return;
     }
-    {
-      h5::Handle g = h5::create_group(out_->file(), "digest");
-      h5::attr(g, "state", res_.digest.text());
-      h5::attr(g, "step", static_cast<int64_t>(res_.digest.step));
-      h5::attr(g, "description", std::string("state digest of the final step; see README 'State digest'"));
-    }
+    out_->write_digest(res_.digest.text(), static_cast<int64_t>(res_.digest.step));
     out_->flush();
     if (root_) summary();
   }

@@ -14,6 +14,7 @@
 #include "gcnn/h5.hpp"
 #include "gcnn/petsc_env.hpp"
 #include "gcnn/verification.hpp"
+#include "gcnn/schedule.hpp"
 
 namespace gcnn {
 

@@ -16,6 +16,7 @@
 #include "gcnn/grid.hpp"
 #include "gcnn/statistics.hpp"
 #include "gcnn/verification.hpp"
+#include "gcnn/schedule.hpp"
 
 namespace gcnn::verify {
 

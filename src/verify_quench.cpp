@@ -7,6 +7,7 @@
 #include "gcnn/schrodinger_solver.hpp"
 #include "gcnn/statistics.hpp"
 #include "gcnn/verification.hpp"
+#include "gcnn/schedule.hpp"
 
 namespace gcnn::verify {
 

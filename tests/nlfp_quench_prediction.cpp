@@ -20,6 +20,7 @@
 #include "gcnn/relaxation.hpp"
 #include "gcnn/schrodinger_solver.hpp"
 #include "gcnn/solve_setup.hpp"
+#include "gcnn/schedule.hpp"
 
 using namespace gcnn;
 

@@ -8,6 +8,7 @@
 #include "gcnn/config.hpp"
 #include "gcnn/learning_step.hpp"
 #include "gcnn/solver_potential.hpp"
+#include "gcnn/schedule.hpp"
 #include "test_util.hpp"
 
 namespace {

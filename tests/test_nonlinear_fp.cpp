@@ -17,6 +17,7 @@
 #include "gcnn/relaxation.hpp"
 #include "gcnn/schrodinger_solver.hpp"
 #include "gcnn/solve_setup.hpp"
+#include "gcnn/schedule.hpp"
 #include "petsc_test_env.hpp"
 #include "test_util.hpp"
 

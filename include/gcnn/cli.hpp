@@ -23,6 +23,5 @@ int cmd_config(int argc, char** argv, const Comm& comm);
 int cmd_bench(int argc, char** argv, const Comm& comm);
 int cmd_solve(int argc, char** argv, const Comm& comm);
 int cmd_verify(int argc, char** argv, const Comm& comm);
-int bench_solver(CliRequest& req, const Comm& comm);  // gcnn bench --bench.solver
 
 }  // namespace gcnn

@@ -196,15 +196,5 @@ void merge_config_text(CliRequest& req, const std::string& ini_text, const std::
 std::string help_text(const std::string& command);
 std::string config_echo(const Config& c);  // INI text that reproduces the run
 
-// The physics in force for learning step `step` (0-based): the config
-// itself, or after quench.step the quenched U and mu (unchanged for a
-// tagged-minority quench, quench.displace_fraction > 0).
-Config physics_at(const Config& c, uint64_t step);
-// Networks displaced by a tagged-minority quench: those with global id
-// a < round(quench.displace_fraction * M); 0 for a collective quench.
-int64_t tagged_networks(const Config& c);
-// Whether a sample is taken after `step` steps (every sample_every, the last
-// step, and the dense window after a quench).
-bool sample_due(const Config& c, uint64_t step);
 
 }  // namespace gcnn

@@ -48,6 +48,12 @@ class ResultsFile {
   // row per chunk (no read-modify-write of a compressed chunk per sample).
   void declare(const std::string& name, const std::vector<hsize_t>& shape, bool integer, const std::string& unit,
                const std::string& description, bool sparse = false);
+  // Collective: an attribute of a declared series' value dataset (its hbar
+  // scan, bin edges, pooling map).
+  void series_attr(const std::string& name, const std::string& key, const std::vector<double>& v);
+  void series_attr(const std::string& name, const std::string& key, const std::vector<int64_t>& v);
+  // Collective: the closing /digest group of a completed run (README "State digest").
+  void write_digest(const std::string& state, int64_t step);
   // Rank 0's values for the current sample (other ranks need not call).
   void put(const std::string& name, const std::vector<double>& v);
   void put(const std::string& name, const std::vector<int64_t>& v);

@@ -526,7 +526,8 @@ class Solve(_File):
 class Checkpoint(_File):
     """A checkpoint (ckpt.<step>.h5): run_id, step, n_ranks, n_samples, digest,
     config, n_active, n_reservoir, M, K, rho; q() [M, K], N() [M],
-    counters(), neurons(name) for neuron_id, neuron_c, neuron_w."""
+    counters() {component: {counter: value}} (each component's restart
+    state, global sums), neurons(name) for neuron_id, neuron_c, neuron_w."""
 
     kind = "checkpoint"
 
@@ -552,7 +553,7 @@ class Checkpoint(_File):
         self._st = st
         self._q = r.dataset("q", "float", (self.M, self.K), st)
         self._N = r.dataset("N", "int", (self.M,), st)
-        self._counters = r.dataset("counters", "int", (12,), st)
+        self._counters = self._restart_datasets(st)
         self._bulk = {"neuron_id": r.dataset("neuron_id", "int", (R,), st),
                       "neuron_c": r.dataset("neuron_c", "float", (R,), st),
                       "neuron_w": r.dataset("neuron_w", "float", (self.K, R), st)}
@@ -576,8 +577,37 @@ class Checkpoint(_File):
     def N(self):
         return self._r.read(self._N)
 
+    # Schema 2 stored the counters as one anonymous [12] array, in this order.
+    _SCHEMA2 = [("exchange", n) for n in ("join_proposed", "join_accepted", "leave_proposed", "leave_accepted")] + [
+        ("learning", "proposed"), ("learning", "accepted")] + [
+        ("observables", n + "_at_sample") for n in ("join_proposed", "join_accepted", "leave_proposed",
+                                                    "leave_accepted", "mala_proposed", "mala_accepted")]
+
+    def _restart_datasets(self, st):
+        """{component: (dataset, [names])} of /state/restart (schema 3), or
+        {None: (/state/counters, None)} for schema 2; checked, not read."""
+        r = self._r
+        if self.schema_version <= 2:
+            return {None: (r.dataset("counters", "int", (12,), st), None)}
+        g = r.group("restart", st)
+        out = {}
+        for comp in [c for c in r.attr(g, "components", "str").split("\n") if c]:
+            d0 = r.dataset(comp, "int", (None,), g)
+            names = [n for n in r.attr(d0, "names", "str").split("\n") if n]
+            out[comp] = (r.dataset(comp, "int", (len(names),), g), names)
+        return out
+
     def counters(self):
-        return self._r.read(self._counters)
+        """Each component's restart counters: {component: {name: value}}."""
+        out = {}
+        for comp, (d, names) in self._counters.items():
+            v = self._r.read(d)
+            if comp is None:
+                for (c, n), x in zip(self._SCHEMA2, v):
+                    out.setdefault(c, {})[n] = int(x)
+            else:
+                out[comp] = {n: int(x) for n, x in zip(names, v)}
+        return out
 
     def neurons(self, name):
         """neuron_id [R], neuron_c [R] or neuron_w [K, R], checked against the

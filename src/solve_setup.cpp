@@ -1,0 +1,46 @@
+// What `gcnn solve` and `gcnn verify` need from a configuration: hbar, m and
+// V(q) on the grid, with the a-priori resolution check (solve_setup.hpp).
+#include "gcnn/solve_setup.hpp"
+
+#include <cmath>
+#include <numbers>
+#include <string>
+
+#include "gcnn/solver_potential.hpp"
+
+namespace gcnn {
+
+double resolve_hbar(const Config& c) {
+  switch (c.solver_hbar.rule) {
+    case HbarChoice::Rule::Nelson: return 2.0 * c.Tq;
+    case HbarChoice::Rule::Mu:
+      if (c.mu == 0) throw ConfigError("solver.hbar = mu needs model.mu != 0 (hbar_mu = hbar_scale |mu| / 2 pi)");
+      return c.hbar_scale * std::fabs(c.mu) / (2.0 * std::numbers::pi);
+    case HbarChoice::Rule::Value: break;
+  }
+  return c.solver_hbar.value;
+}
+
+SolveSetup make_solve_setup(const Config& c, const Comm& comm) {
+  SolveSetup s;
+  s.grid = Grid(c);
+  s.hbar = resolve_hbar(c);
+  s.mass = 1.0 / c.gamma;
+  const int K = c.K;
+  s.V.assign(static_cast<size_t>(s.grid.size()), 0.0);
+  const auto potential = solver_potentials().make(c.solver_potential);
+  potential->fill(s, c, comm);
+  // Harmonic-like potentials: the ground-state width must span at least one cell.
+  const double omega_eff = potential->well_frequency(c, s.mass);
+  if (omega_eff > 0) {
+    const double width = std::sqrt(s.hbar / (s.mass * omega_eff));
+    for (int k = 0; k < K; ++k)
+      if (s.grid.h(k) > width)
+        throw ConfigError("grid too coarse for the potential: cell size " + std::to_string(s.grid.h(k)) +
+                          " exceeds the ground-state width sqrt(hbar/(m omega)) = " + std::to_string(width) +
+                          "; raise grid.n or shrink [grid.lo, grid.hi]");
+  }
+  return s;
+}
+
+}  // namespace gcnn
