@@ -26,18 +26,6 @@ double sem(const std::vector<double>& x) {  // naive standard error of the mean
 }
 }  // namespace
 
-Estimate blocked_mean(const std::vector<double>& x) {
-  Estimate e{mean_of(x), sem(x)};
-  std::vector<double> level = x;
-  while (level.size() >= 32) {
-    std::vector<double> next(level.size() / 2);
-    for (size_t i = 0; i < next.size(); ++i) next[i] = 0.5 * (level[2 * i] + level[2 * i + 1]);
-    level.swap(next);
-    e.error = std::max(e.error, sem(level));  // levels with >= 16 blocks
-  }
-  return e;
-}
-
 Estimate block_means(const std::vector<double>& x, int blocks) {
   const size_t n = x.size();
   const size_t B = std::min<size_t>(static_cast<size_t>(std::max(blocks, 2)), n);

@@ -13,11 +13,6 @@ struct Estimate {
   double value = 0, error = 0;
 };
 
-// Mean of a correlated series with its standard error by the
-// Flyvbjerg-Petersen blocking transform: pairwise averaging until the
-// estimate plateaus; the largest estimate among levels with >= 16 blocks.
-Estimate blocked_mean(const std::vector<double>& x);
-
 // Standard error of the mean from `blocks` contiguous block means (for
 // short series where the full transform has too few levels).
 Estimate block_means(const std::vector<double>& x, int blocks);
