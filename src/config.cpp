@@ -276,9 +276,24 @@ double to_real(const ParamSpec& s, const std::string& v) {
   return x;
 }
 
+// An integer written in scientific notation ("1e15", "2.5e3"): accepted when
+// its value is exactly an integer below 2^53 (exact in double).
+int64_t scientific_int(const ParamSpec& s, const std::string& v) {
+  size_t pos = 0;
+  double x = 0;
+  try { x = std::stod(v, &pos); } catch (...) { bad(s, v, "is not an integer"); }
+  if (pos != v.size() || !std::isfinite(x)) bad(s, v, "is not an integer");
+  if (x < s.lo || x > s.hi) bad(s, v, "is out of range");
+  if (x != std::floor(x) || std::fabs(x) >= 0x1p53) bad(s, v, "is not an integer");
+  return static_cast<int64_t>(x);
+}
+
 int64_t to_int(const ParamSpec& s, const std::string& v) {
   size_t pos = 0;
   long long x = 0;
+  if (!v.empty() && v.find_first_of("eE") != std::string::npos &&
+      v.find_first_not_of("0123456789+-.eE") == std::string::npos)
+    return scientific_int(s, v);
   if (v.empty() || v.find_first_not_of("0123456789+-") != std::string::npos) bad(s, v, "is not an integer");
   try { x = std::stoll(v, &pos); } catch (...) { bad(s, v, "is not an integer in range"); }
   if (pos != v.size()) bad(s, v, "is not an integer");

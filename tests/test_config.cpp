@@ -44,6 +44,8 @@ TEST(Config, BadValuesNameTheKeyAndTheRange) {
       {{{"model.K", "4"}}, "model.K = '4' is out of range; allowed: [1, 3]"},
       {{{"model.M", "0"}}, "model.M = '0' is out of range"},
       {{{"model.M", "12abc"}}, "model.M = '12abc' is not an integer"},
+      {{{"model.M", "1.5e0"}}, "model.M = '1.5e0' is not an integer"},
+      {{{"model.M", "1e16"}}, "model.M = '1e16' is out of range"},
       {{{"model.mu", "lots"}}, "model.mu = 'lots' is not a number"},
       {{{"model.loss", "quartic"}}, "one of {harmonic, double_well, none}"},
       {{{"model.nonsense", "1"}}, "unknown key 'model.nonsense'"},
@@ -83,6 +85,8 @@ TEST(Config, UnknownKeyInIniFileIsNamed) {
 }
 
 TEST(Config, EchoReproducesTheConfiguration) {
+  EXPECT_EQ(make_config({{"model.M", "1e15"}}).M, 1000000000000000);  // scientific notation, exactly integral
+  EXPECT_EQ(make_config({{"model.M", "2.5e3"}}).M, 2500);
   const auto a = make_config({{"model.M", "123"}, {"model.K", "2"}, {"grid.n", "8,9"}, {"model.mu", "-2.5"}});
   gcnn::CliRequest req;
   gcnn::merge_config_text(req, gcnn::config_echo(a), "echo");
