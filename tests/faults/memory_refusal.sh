@@ -2,7 +2,7 @@
 # Issue 15 item 5: sizes inside the documented ranges that cannot fit are
 # refused before any allocation (exit 2, one message, nothing written),
 # not killed by std::bad_alloc:
-#   --model.M 1000000000000000 (any machine), --observables.n_max 10000000 on 2 ranks (its
+#   --model.M 1e15 (any machine), --observables.n_max 1e7 on 2 ranks (its
 #   Omega/log e_N tables alone are ~16 GiB per rank), and a normal run under
 #   GCNN_MEMORY_LIMIT_MB=50, while the same run without it prints its
 #   estimate and starts.
@@ -18,13 +18,13 @@ mpi() { "$mpiexec" --oversubscribe "$@"; }
 nothing_written() { [ -z "$(ls -A out 2>/dev/null)" ] || { ls -la out; fail "$1: files were written"; }; }
 mkdir out
 
-mpi -n 2 "$gcnn" run --config run.ini --output out/m.h5 --model.M 1000000000000000 > m.log 2>&1
+mpi -n 2 "$gcnn" run --config run.ini --output out/m.h5 --model.M 1e15 > m.log 2>&1
 expect_exit $? 2 m.log "the run needs about .* per rank but a rank may use" "model.M = 1e15"
 nothing_written "model.M = 1e15"
 
 avail_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
 if [ "$avail_kb" -lt $((2 * 16 * 1024 * 1024)) ]; then
-  mpi -n 2 "$gcnn" run --config run.ini --output out/n.h5 --observables.n_max 10000000 --grid.n 100 > n.log 2>&1
+  mpi -n 2 "$gcnn" run --config run.ini --output out/n.h5 --observables.n_max 1e7 --grid.n 100 > n.log 2>&1
   expect_exit $? 2 n.log "the run needs about .* per rank but a rank may use" "observables.n_max = 1e7"
   nothing_written "observables.n_max = 1e7"
 else
