@@ -1,5 +1,10 @@
 #include "gcnn/build_info.hpp"
 
+#include <hdf5.h>
+#include <mpi.h>
+#include <petscversion.h>
+#include <slepcversion.h>
+
 #include "gcnn/checkpoint.hpp"
 #include "gcnn/version.hpp"
 
@@ -54,6 +59,19 @@ std::string build_isa() {
 
 std::string build_info() {
   return build_compiler() + "; flags: " + build_flags() + "; instruction set: " + build_isa();
+}
+
+std::string library_versions() {
+  char mpi[MPI_MAX_LIBRARY_VERSION_STRING] = {0};
+  int len = 0;
+  std::string m = MPI_Get_library_version(mpi, &len) == MPI_SUCCESS ? std::string(mpi, static_cast<size_t>(len)) : "?";
+  if (const auto nl = m.find_first_of("\n,"); nl != std::string::npos) m.resize(nl);
+  unsigned maj = 0, min = 0, rel = 0;
+  H5get_libversion(&maj, &min, &rel);
+  return "MPI: " + m + "; HDF5 " + std::to_string(maj) + "." + std::to_string(min) + "." + std::to_string(rel) +
+         "; PETSc " + std::to_string(PETSC_VERSION_MAJOR) + "." + std::to_string(PETSC_VERSION_MINOR) + "." +
+         std::to_string(PETSC_VERSION_SUBMINOR) + "; SLEPc " + std::to_string(SLEPC_VERSION_MAJOR) + "." +
+         std::to_string(SLEPC_VERSION_MINOR) + "." + std::to_string(SLEPC_VERSION_SUBMINOR);
 }
 
 std::string check_arithmetic(const std::string& recorded, const std::string& path) {

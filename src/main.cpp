@@ -15,7 +15,7 @@ using namespace gcnn;
 int cmd_version(int, char**, const Comm& comm) {
   if (comm.root())
     std::cout << "gcnn " << kVersion << " (git " << kGitSha << ")\nbuilt with " << build_info()
-              << "\narithmetic: " << kArithmetic << "\n";
+              << "\narithmetic: " << kArithmetic << "\nlibraries: " << library_versions() << "\n";
   return kExitOk;
 }
 

@@ -24,6 +24,7 @@ done
 # The installed binary (its own RPATH, not the build tree's) reports the version.
 v=$("$prefix/bin/gcnn" --version) || fail "installed gcnn --version exits $?"
 [[ "$v" == "gcnn $version (git "* ]] || fail "installed gcnn --version printed '$v', expected 'gcnn $version (git ...)'"
+[[ "$v" == *"arithmetic: unfused"*"libraries: MPI: "*"HDF5 "*"PETSc "*"SLEPc "* ]] || fail "gcnn --version does not name the arithmetic and the libraries: '$v'"
 echo "installed: $v"
 
 "$prefix/bin/gcnn" config --config "$prefix/share/gcnn/examples/quench.ini" > "$dir/quench_full.ini" \

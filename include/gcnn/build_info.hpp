@@ -18,6 +18,9 @@ std::string build_compiler();  // e.g. "GCC 12.2.0"
 std::string build_flags();     // the build type's and gcnn's compile flags
 std::string build_isa();       // instruction-set macros the compiler defined, e.g. "x86-64 SSE4.2 AVX2 FMA AVX512F"
 std::string build_info();      // the three in one line
+// The libraries this binary runs with: MPI (the runtime's own string, first
+// line), HDF5 (runtime), PETSc and SLEPc (headers it was compiled against).
+std::string library_versions();
 
 // Throws CheckpointError (exit 2) when a checkpoint's arithmetic differs from
 // this build's (the continuation would not be the uninterrupted trajectory);
