@@ -32,6 +32,18 @@ std::string first_line(const char* path) {
   return s;
 }
 
+// Field 3 of /proc/PID/stat: 'Z' (zombie) or 'X' (dead) is a process that
+// has exited and released its locks but is not reaped yet (kill -9 of a job:
+// its ranks linger as zombies for a moment). '?' where /proc is not available.
+char process_state(long long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string s;
+  if (!std::getline(in, s)) return '?';
+  const auto close = s.rfind(')');
+  if (close == std::string::npos || close + 2 >= s.size()) return '?';
+  return s[close + 2];
+}
+
 // Field 22 of /proc/PID/stat: the process's start time in clock ticks since
 // boot; with the boot id it tells a recycled PID from the original holder.
 // 0 where /proc is not available.
@@ -154,6 +166,7 @@ bool LockOwner::alive_on_this_host() const {
   const std::string boot = first_line("/proc/sys/kernel/random/boot_id");
   if (!boot.empty() && !boot_id.empty() && boot != boot_id) return false;  // written before a reboot
   if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;
+  if (const char st = process_state(pid); st == 'Z' || st == 'X') return false;  // exited, not yet reaped
   return pid_start == 0 || process_start_ticks(pid) == pid_start;  // else: the PID was recycled
 }
 
