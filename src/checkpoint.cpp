@@ -94,6 +94,8 @@ void write_restart_state(hid_t state, const RestartState& rs, bool root) {
   h5::attr(g, "components", components);
 }
 
+// The lines of a text ("a\nb\n" -> {a, b}): the lists broadcast or stored
+// as one string (checkpoint files, restart components and counter names).
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   size_t pos = 0;
@@ -485,14 +487,7 @@ std::vector<std::string> CheckpointStore::list() const {
     for (auto& f : found) joined += f.second + "\n";
   }
   comm_.bcast(joined);
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos < joined.size()) {
-    const size_t nl = joined.find('\n', pos);
-    out.push_back(joined.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-  return out;
+  return lines_of(joined);
 }
 
 void CheckpointStore::ensure_dir() const {

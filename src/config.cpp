@@ -59,6 +59,18 @@ void bind(ParamSpec& s, T Config::*m) {
   }
 }
 
+// The part every spec has: name, type, default, unit, help (the binder and
+// the range are set by the functions below).
+ParamSpec spec(std::string name, ParamType type, std::string def, std::string unit, std::string help) {
+  ParamSpec s;
+  s.name = std::move(name);
+  s.type = type;
+  s.def = std::move(def);
+  s.unit = std::move(unit);
+  s.help = std::move(help);
+  return s;
+}
+
 template <class T> constexpr ParamType type_of() {
   if constexpr (std::is_same_v<T, double>) return PT::Real;
   else if constexpr (std::is_same_v<T, std::vector<double>>) return PT::RealList;
@@ -70,7 +82,7 @@ template <class T> constexpr ParamType type_of() {
 template <class T, class S>
 ParamSpec num(std::string name, T S::*m, std::string def, std::string unit, std::string help, double lo,
               double hi, bool lo_open = false, bool hi_open = false) {
-  ParamSpec s{std::move(name), type_of<T>(), std::move(def), std::move(unit), std::move(help)};
+  ParamSpec s = spec(std::move(name), type_of<T>(), std::move(def), std::move(unit), std::move(help));
   s.lo = lo; s.hi = hi; s.lo_open = lo_open; s.hi_open = hi_open;
   bind(s, static_cast<T Config::*>(m));
   return s;
@@ -91,7 +103,7 @@ ParamSpec per_dim(std::string name, T S::*m, std::string def, std::string unit, 
 // An enum choice: `names` in the order of the enum's values.
 template <class E, class S>
 ParamSpec choice(std::string name, E S::*em, std::string def, std::vector<std::string> names, std::string help) {
-  ParamSpec s{std::move(name), PT::Choice, std::move(def), "-", std::move(help)};
+  ParamSpec s = spec(std::move(name), PT::Choice, std::move(def), "-", std::move(help));
   s.choices = std::move(names);
   E Config::*m = em;
   s.same = [m](const Config& a, const Config& b) { return a.*m == b.*m; };
@@ -105,24 +117,24 @@ ParamSpec choice(std::string name, E S::*em, std::string def, std::vector<std::s
 // A style: the name of an entry of a registry (style_registry.hpp).
 ParamSpec style(std::string name, std::string Config::*m, std::string def, std::vector<std::string> names,
                 std::string help) {
-  ParamSpec s{std::move(name), PT::Choice, std::move(def), "-", std::move(help)};
+  ParamSpec s = spec(std::move(name), PT::Choice, std::move(def), "-", std::move(help));
   s.choices = std::move(names);
   bind(s, m);
   return s;
 }
 ParamSpec text(std::string name, std::string Config::*m, std::string def, std::string help) {
-  ParamSpec s{std::move(name), PT::String, std::move(def), "-", std::move(help)};
+  ParamSpec s = spec(std::move(name), PT::String, std::move(def), "-", std::move(help));
   bind(s, m);
   return s;
 }
 ParamSpec flag(std::string name, bool Config::*m, std::string def, std::string help) {
-  ParamSpec s{std::move(name), PT::Bool, std::move(def), "-", std::move(help)};
+  ParamSpec s = spec(std::move(name), PT::Bool, std::move(def), "-", std::move(help));
   bind(s, m);
   return s;
 }
 // solver.hbar: nelson, mu or a positive number.
 ParamSpec hbar_choice(std::string name, HbarChoice Config::*m, std::string def, std::string help) {
-  ParamSpec s{std::move(name), PT::String, std::move(def), "-", std::move(help)};
+  ParamSpec s = spec(std::move(name), PT::String, std::move(def), "-", std::move(help));
   s.same = [m](const Config& a, const Config& b) { return a.*m == b.*m; };
   s.store = [m](const ParamSpec&, Config& c, const std::string& v) { c.*m = HbarChoice::parse(v); };
   return s;

@@ -306,7 +306,8 @@ int64_t mala_chunked(Ensemble& e, uint64_t step, const BoundaryLoss& loss, const
                      const ModelParams& mp, int64_t chunk_neurons, Buffer<double>& buf) {
   static_assert(K >= 1 && K <= 3);
   const double T = mp.T, Tq = lp.Tq;
-  const double h = lp.eta * lp.gamma, kick = std::sqrt(2.0 * h * Tq), invT = 1.0 / T;
+  const Langevin lv(lp, mp);  // the proposal is the mean-mode Euler-Maruyama move
+  const double h = lv.drift, kick = lv.kick, invT = lv.invT;
   const NeuronBlock& nb = e.active();
   const FieldView<K> fv(nb);
   const CounterRng& rng = e.rng();

@@ -32,32 +32,31 @@ std::string first_line(const char* path) {
   return s;
 }
 
-// Field 3 of /proc/PID/stat: 'Z' (zombie) or 'X' (dead) is a process that
-// has exited and released its locks but is not reaped yet (kill -9 of a job:
-// its ranks linger as zombies for a moment). '?' where /proc is not available.
-char process_state(long long pid) {
+// What /proc/PID/stat says of a process: field 3, its state ('Z' zombie or
+// 'X' dead: it has exited and released its locks but is not reaped yet, as
+// the ranks of a job killed with kill -9 linger for a moment), and field 22,
+// its start time in clock ticks since boot (with the boot id it tells a
+// recycled PID from the original holder). '?' and 0 where /proc is not
+// available.
+struct ProcStat {
+  char state = '?';
+  long long start_ticks = 0;
+};
+ProcStat proc_stat(long long pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string s;
-  if (!std::getline(in, s)) return '?';
-  const auto close = s.rfind(')');
-  if (close == std::string::npos || close + 2 >= s.size()) return '?';
-  return s[close + 2];
-}
-
-// Field 22 of /proc/PID/stat: the process's start time in clock ticks since
-// boot; with the boot id it tells a recycled PID from the original holder.
-// 0 where /proc is not available.
-long long process_start_ticks(long long pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string s;
-  if (!std::getline(in, s)) return 0;
+  ProcStat p;
+  if (!std::getline(in, s)) return p;
   const auto close = s.rfind(')');  // the command name may contain spaces
-  if (close == std::string::npos) return 0;
+  if (close == std::string::npos) return p;
   std::istringstream rest(s.substr(close + 1));
   std::string field;
-  for (int i = 3; i <= 22; ++i)
-    if (!(rest >> field)) return 0;
-  return std::atoll(field.c_str());
+  for (int i = 3; i <= 22; ++i) {
+    if (!(rest >> field)) return p;
+    if (i == 3) p.state = field[0];
+  }
+  p.start_ticks = std::atoll(field.c_str());
+  return p;
 }
 
 std::string utc_now() {
@@ -126,7 +125,7 @@ LockOwner LockOwner::self(const std::string& run_id) {
   o.host = this_host();
   o.boot_id = first_line("/proc/sys/kernel/random/boot_id");
   o.pid = static_cast<long long>(getpid());
-  o.pid_start = process_start_ticks(o.pid);
+  o.pid_start = proc_stat(o.pid).start_ticks;
   o.run_id = run_id;
   o.started = utc_now();
   return o;
@@ -166,8 +165,9 @@ bool LockOwner::alive_on_this_host() const {
   const std::string boot = first_line("/proc/sys/kernel/random/boot_id");
   if (!boot.empty() && !boot_id.empty() && boot != boot_id) return false;  // written before a reboot
   if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;
-  if (const char st = process_state(pid); st == 'Z' || st == 'X') return false;  // exited, not yet reaped
-  return pid_start == 0 || process_start_ticks(pid) == pid_start;  // else: the PID was recycled
+  const ProcStat st = proc_stat(pid);
+  if (st.state == 'Z' || st.state == 'X') return false;  // exited, not yet reaped
+  return pid_start == 0 || st.start_ticks == pid_start;  // else: the PID was recycled
 }
 
 RunLock::RunLock(std::string path, const std::string& what, const std::string& run_id, const Comm& comm,

@@ -5,12 +5,12 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include "gcnn/cli.hpp"
 #include "gcnn/h5.hpp"
 #include "gcnn/schrodinger_solver.hpp"
 #include "gcnn/solve_setup.hpp"
-#include "gcnn/solver_potential.hpp"
 
 namespace gcnn {
 
@@ -77,7 +77,6 @@ class Solve {
                         std::to_string(setup_.grid.size()) + " nodes");
     solver_ = std::make_unique<SchrodingerSolver>(setup_.grid, c_.solver_bc == SolverBC::Periodic, setup_.hbar,
                                                   setup_.mass, setup_.V, comm_.raw());
-    zero_E0_ = solver_potentials().make(c_.solver_potential)->zero_ground_energy();
   }
 
   // The lowest eigenpairs, checked a posteriori: with the learning-equilibrium
@@ -87,7 +86,7 @@ class Solve {
     const double t0 = MPI_Wtime();
     eig_ = solver_->eigenpairs(static_cast<int>(c_.solver_n_eig));
     const auto& E = eig_.values;
-    if (zero_E0_ && E.size() > 1 && std::fabs(E[0]) > 0.1 * (E[1] - E[0]))
+    if (setup_.zero_ground_energy && E.size() > 1 && std::fabs(E[0]) > 0.1 * (E[1] - E[0]))
       throw ConfigError("grid too coarse for the potential: E_0 = " + std::to_string(E[0]) +
                         " should vanish but exceeds 10% of the gap E_1 - E_0 = " + std::to_string(E[1] - E[0]) +
                         "; raise grid.n");
@@ -102,7 +101,7 @@ class Solve {
     std::printf("lowest %zu eigenvalues of H (%d SLEPc iterations, %.2f s):\n", E.size(), eig_.iterations, seconds);
     for (size_t i = 0; i < E.size(); ++i)
       std::printf("  E_%zu = %.10f%s\n", i, E[i], i ? ("   E_n - E_0 = " + std::to_string(E[i] - E[0])).c_str() : "");
-    if (zero_E0_ && E.size() > 1)
+    if (setup_.zero_ground_energy && E.size() > 1)
       std::printf("  FP relaxation rate lambda_1 = (2 m D / hbar^2)(E_1 - E_0) = %.8f (D = gamma T_q)\n",
                   2.0 * setup_.mass * c_.gamma * c_.Tq / (setup_.hbar * setup_.hbar) * (E[1] - E[0]));
   }
@@ -240,7 +239,6 @@ class Solve {
   OutputState state_ = OutputState::New;
   SolveSetup setup_;
   std::unique_ptr<SchrodingerSolver> solver_;
-  bool zero_E0_ = false;
   SchrodingerSolver::Eigen eig_;
   SchrodingerSolver::Evolution td_, fp_;
 };

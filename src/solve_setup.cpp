@@ -30,6 +30,7 @@ SolveSetup make_solve_setup(const Config& c, const Comm& comm) {
   s.V.assign(static_cast<size_t>(s.grid.size()), 0.0);
   const auto potential = solver_potentials().make(c.solver_potential);
   potential->fill(s, c, comm);
+  s.zero_ground_energy = potential->zero_ground_energy();
   // Harmonic-like potentials: the ground-state width must span at least one cell.
   const double omega_eff = potential->well_frequency(c, s.mass);
   if (omega_eff > 0) {

@@ -18,6 +18,7 @@ struct SolveSetup {
   double hbar = 1, mass = 1;
   std::vector<double> V;         // at the nodes, C order
   std::vector<double> omega_Tq;  // Omega/T_q at the nodes (learning_equilibrium), else empty
+  bool zero_ground_energy = false;  // E_0 = 0 in the continuum (learning_equilibrium): checked after the eigen solve
 };
 SolveSetup make_solve_setup(const Config& c, const Comm& comm);  // collective
 
