@@ -33,6 +33,7 @@ def tex_to_html(text):
     s = html.escape(str(text), quote=False)
     for a, b in _OPS:
         s = s.replace(html.escape(a, quote=False), b)
+    s = s.replace(" - ", " − ").replace("^{-", "^{−")  # a minus, not a hyphen
     s = _ANGLE.sub(r"⟨\1⟩", s)
     s = _GREEK_RE.sub(lambda m: _GREEK[m.group(1)], s)
     s = re.sub(r"Δ (?=[A-Za-z]\b)", "Δ", s)  # Delta F -> ΔF
