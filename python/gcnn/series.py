@@ -30,7 +30,8 @@ class Trace:
         self.drift = half_window_drift(w, blocks)
 
     def __repr__(self):
-        return f"Trace({self.name!r}, {self.value.size} samples, window {self.window_mean:.4g} +- {self.window_error:.2g})"
+        return (f"Trace({self.name!r}, {self.value.size} samples, "
+                f"window {self.window_mean:.4g} +- {self.window_error:.2g})")
 
 
 def half_window_drift(x, blocks=10):
