@@ -427,6 +427,14 @@ class Results(_File):
             return self._attrs(obj)
         return r.read(r.dataset(name, "int" if obj.dtype.kind in "iu" else "float", _rank(r, v, name), v))
 
+    def verification_row_ids(self):
+        """The identities gcnn verify evaluated (names of /verification/rows), [] if none."""
+        r = self._r
+        if not r.has("verification/rows"):
+            return []
+        with guard(self.path, "cannot list /verification/rows"):
+            return sorted(r.group("verification/rows").keys())
+
     @property
     def solve(self):
         """The /schrodinger group of `gcnn solve --output` onto this file, or None."""
