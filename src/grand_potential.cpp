@@ -492,8 +492,14 @@ void GrandPotential::solve_mean_field() {
       set_density(omega_in);
     }
   }
-  // Fraction of neurons in some network: E[(x/M + s)/(1 + x/M + s)].
+  // One more pass at the fixed point's s_i, for two sums: the fraction of
+  // neurons in some network, E[(x/M + s)/(1 + x/M + s)], and
+  // Lambda(q) = sum_i b_i(q), b_i = 2cosh(y_i) / (M (1 + s_i)), in linear
+  // space (finite for |y| <= 709), for the sector tables (one pass, not two).
   double occ = 0;
+  std::vector<double> lam(G, 0.0);
+  double* lm = lam.data();
+  const double lnM = std::log(M);
   for (size_t i = 0; i < params_.size(); ++i) {
     const double si = std::expm1(log1p_s_[i]), xm = emu / M;
     two_cosh.fill(params_[i], invT, x.data());
@@ -505,8 +511,14 @@ void GrandPotential::solve_mean_field() {
       acc += pg[g] * t / (1.0 + t);
     }
     occ += acc;
+    const double scale = std::exp(-lnM - log1p_s_[i]);
+#pragma omp simd
+    for (size_t g = 0; g < G; ++g) lm[g] += scale * xg[g];
   }
   occupancy_ = comm_.sum(occ) / static_cast<double>(cfg_.R());
+  comm_.sum(lam.data(), G);
+  log_lambda_.assign(G, 0.0);
+  for (size_t g = 0; g < G; ++g) log_lambda_[g] = std::log(lam[g]);
 }
 
 void GrandPotential::build_sector_tables() {
@@ -520,26 +532,7 @@ void GrandPotential::build_sector_tables() {
     for (int k = 0; k < K; ++k) zz += static_cast<double>(p.w[k]) * pts[g * K + k];
     return log_two_cosh(zz / T) - lnM - l1ps;
   };
-  // Lambda(q) = sum_i b_i(q), b_i = 2cosh(y_i) / (M (1 + s_i)), in linear
-  // space (finite for |y| <= 709), vectorised over the points.
-  log_lambda_.assign(G, 0.0);
-  std::vector<double> lam(G, 0.0);
-  {
-    GridTwoCosh two_cosh(grid_, pts);
-    std::vector<double> x(G);
-    const double* xg = x.data();
-    const double invT = 1.0 / T;
-    double* lm = lam.data();
-    for (size_t i = 0; i < params_.size(); ++i) {
-      two_cosh.fill(params_[i], invT, x.data());
-      const double scale = std::exp(-lnM - log1p_s_[i]);
-#pragma omp simd
-      for (size_t g = 0; g < G; ++g) lm[g] += scale * xg[g];
-    }
-  }
-  comm_.sum(lam.data(), G);
-  for (size_t g = 0; g < G; ++g) log_lambda_[g] = std::log(lam[g]);
-
+  // log_lambda_ (Lambda = sum_i b_i) comes from solve_mean_field's last pass.
   log_eN_.assign(G * NT, 0.0);
   if (cfg_.R() <= cfg_.sector_exact_max) {
     // Exact elementary symmetric polynomials, in log space. All neurons are
