@@ -491,6 +491,7 @@ void GrandPotential::solve_mean_field() {
       comm_.bcast(omega_in.data(), G);
       set_density(omega_in);
     }
+    set_density(omega_);  // p of the final Omega (as the pass left it, unless the loop ran out)
   }
   // One more pass at the fixed point's s_i, for two sums: the fraction of
   // neurons in some network, E[(x/M + s)/(1 + x/M + s)], and
