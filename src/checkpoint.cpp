@@ -16,6 +16,7 @@
 
 #include "gcnn/build_info.hpp"
 #include "gcnn/digest.hpp"
+#include "gcnn/grand_potential_tables.hpp"
 #include "gcnn/h5.hpp"
 #include "gcnn/version.hpp"
 
@@ -283,6 +284,7 @@ double write_checkpoint(const std::string& path, const Ensemble& e, const Checkp
     write_bulk("neuron_w", H5T_NATIVE_FLOAT, K, true, [&](int k) { return act.w[k].data(); },
                [&](int k) { return res.w[k].data(); });
     write_restart_state(g, meta.restart, comm.root());
+    if (meta.grand_potential) write_grand_potential_tables(g, *meta.grand_potential, comm.root());
     // Test hook (fault tests only): GCNN_TEST_CHECKPOINT_PAUSE=STEP:SECONDS
     // pauses the write of the checkpoint at STEP with its data half-way to
     // disk, so that a test can kill the job at the worst moment.

@@ -110,6 +110,101 @@ class GridTwoCosh {
   size_t n_[3] = {1, 1, 1};
   std::vector<double> q_[3], E_[3], F_[3];
 };
+// Anderson acceleration (type II, Walker & Ni 2011) of a fixed point
+// x = F(x) in R^n: from the last m steps' input differences dX_j and
+// residual differences dR_j (r = F(x) - x), the next input is
+//   x' = F(x) - (dX + dR) gamma,  gamma = argmin |r - dR gamma|_2,
+// the secant step that is exact for a linear map once m >= its rank. The
+// least squares is solved by modified Gram-Schmidt on dR with the columns
+// kept in a fixed order, so the step is a deterministic function of the
+// vectors (every rank holds the same ones). A step whose residual did not
+// fall below `kRestart` of the previous one drops the history (the secant
+// model was poor) and takes the plain step F(x).
+class AndersonMixing {
+ public:
+  static constexpr double kRestart = 0.9;
+  AndersonMixing(size_t n, int depth) : n_(n), depth_(depth) {}
+  // Given the input x and its image F(x) (both length n), the next input.
+  std::vector<double> next(const std::vector<double>& x, const std::vector<double>& fx) {
+    std::vector<double> r(n_);
+    double rn = 0;
+    for (size_t g = 0; g < n_; ++g) {
+      r[g] = fx[g] - x[g];
+      rn += r[g] * r[g];
+    }
+    rn = std::sqrt(rn);
+    if (!x_prev_.empty() && !(rn < kRestart * r_norm_prev_)) {  // poor secant model: start again
+      dX_.clear();
+      dR_.clear();
+    } else if (!x_prev_.empty()) {
+      std::vector<double> dx(n_), dr(n_);
+      for (size_t g = 0; g < n_; ++g) {
+        dx[g] = x[g] - x_prev_[g];
+        dr[g] = r[g] - r_prev_[g];
+      }
+      dX_.push_back(std::move(dx));
+      dR_.push_back(std::move(dr));
+      if (static_cast<int>(dX_.size()) > depth_) {
+        dX_.erase(dX_.begin());
+        dR_.erase(dR_.begin());
+      }
+    }
+    x_prev_ = x;
+    r_prev_ = r;
+    r_norm_prev_ = rn;
+    std::vector<double> out = fx;
+    const std::vector<double> gamma = least_squares(r);
+    for (size_t j = 0; j < gamma.size(); ++j)
+      for (size_t g = 0; g < n_; ++g) out[g] -= gamma[j] * (dX_[j][g] + dR_[j][g]);
+    return out;
+  }
+
+ private:
+  // gamma = argmin |r - dR gamma|: dR = Q U by modified Gram-Schmidt, then
+  // U gamma = Q^T r. Columns nearly dependent on the earlier ones (|q_j| <
+  // 1e-10 |dR_j|) get gamma_j = 0.
+  std::vector<double> least_squares(const std::vector<double>& r) const {
+    const size_t m = dR_.size();
+    std::vector<std::vector<double>> Q = dR_;
+    std::vector<double> U(m * m, 0.0), b(m, 0.0), gamma(m, 0.0);
+    std::vector<bool> used(m, false);
+    for (size_t j = 0; j < m; ++j) {
+      double n0 = 0;
+      for (double v : Q[j]) n0 += v * v;
+      for (size_t i = 0; i < j; ++i) {
+        if (!used[i]) continue;
+        double d = 0;
+        for (size_t g = 0; g < n_; ++g) d += Q[i][g] * Q[j][g];
+        U[i * m + j] = d;
+        for (size_t g = 0; g < n_; ++g) Q[j][g] -= d * Q[i][g];
+      }
+      double nj = 0;
+      for (double v : Q[j]) nj += v * v;
+      if (!(nj > 1e-20 * n0) || nj == 0) continue;
+      used[j] = true;
+      nj = std::sqrt(nj);
+      U[j * m + j] = nj;
+      for (double& v : Q[j]) v /= nj;
+      double d = 0;
+      for (size_t g = 0; g < n_; ++g) d += Q[j][g] * r[g];
+      b[j] = d;
+    }
+    for (size_t jj = m; jj-- > 0;) {
+      if (!used[jj]) continue;
+      double v = b[jj];
+      for (size_t k = jj + 1; k < m; ++k)
+        if (used[k]) v -= U[jj * m + k] * gamma[k];
+      gamma[jj] = v / U[jj * m + jj];
+    }
+    return gamma;
+  }
+
+  size_t n_;
+  int depth_;
+  std::vector<double> x_prev_, r_prev_;
+  double r_norm_prev_ = 0;
+  std::vector<std::vector<double>> dX_, dR_;
+};
 inline double logaddexp(double a, double b) {
   if (a == kNegInf) return b;
   if (b == kNegInf) return a;
@@ -126,8 +221,71 @@ GrandPotential::GrandPotential(const Params& c, const Comm& comm)
   for (int64_t i = lo; i < hi; ++i)
     params_[static_cast<size_t>(i - lo)] = draw_neuron_params(rng, static_cast<uint64_t>(i), c.sigma_w, c.sigma_c);
   log1p_s_.assign(params_.size(), 0.0);
+  const double t0 = MPI_Wtime();
   solve_mean_field();
   build_sector_tables();
+  setup_seconds_ = MPI_Wtime() - t0;
+}
+
+GrandPotential::GrandPotential(const Params& c, const Comm& comm, GrandPotentialTables t)
+    : cfg_(c), comm_(comm), grid_(c, c.periodic), loss_(make_boundary_loss(c)), n_max_(c.n_max), restored_(true) {
+  const size_t G = static_cast<size_t>(grid_.size()), NT = static_cast<size_t>(n_max_) + 2;
+  if (t.physics != physics_key(c) || t.n_max != n_max_ || t.omega.size() != G || t.log_lambda.size() != G ||
+      t.log_eN.size() != G * NT)
+    throw std::invalid_argument("grand-potential tables of other parameters or of the wrong shape");
+  omega_ = std::move(t.omega);
+  log_lambda_ = std::move(t.log_lambda);
+  log_eN_ = std::move(t.log_eN);
+  sector_method_ = std::move(t.sector_method);
+  iterations_ = static_cast<int>(t.iterations);
+  residual_ = t.residual;
+  occupancy_ = t.occupancy;
+}
+
+std::string GrandPotential::physics_key(const Params& c) {
+  std::string k;
+  auto put = [&](const char* name, double v) {
+    char b[64];
+    std::snprintf(b, sizeof(b), "%s=%.17g\n", name, v);
+    k += b;
+  };
+  auto put_list = [&](const char* name, const auto& v) {
+    for (size_t i = 0; i < v.size(); ++i) put((std::string(name) + "[" + std::to_string(i) + "]").c_str(), static_cast<double>(v[i]));
+  };
+  put("M", static_cast<double>(c.M));
+  put("K", c.K);
+  put("rho", static_cast<double>(c.rho));
+  put("sigma_w", c.sigma_w);
+  put("sigma_c", c.sigma_c);
+  put("T", c.T);
+  put("mu", c.mu);
+  k += "loss=" + c.loss + "\n";
+  put("kappa", c.kappa);
+  put("s", c.s);
+  put_list("q0", c.q0);
+  put("periodic", c.periodic ? 1 : 0);
+  put("Tq", c.Tq);
+  put_list("grid_lo", c.grid_lo);
+  put_list("grid_hi", c.grid_hi);
+  put_list("grid_n", c.grid_n);
+  put("n_max", static_cast<double>(c.n_max));
+  put("sector_exact_max", static_cast<double>(c.sector_exact_max));
+  k += "seed=" + std::to_string(c.seed) + "\n";
+  return k;
+}
+
+GrandPotentialTables GrandPotential::tables() const {
+  GrandPotentialTables t;
+  t.physics = physics_key(cfg_);
+  t.omega = omega_;
+  t.log_lambda = log_lambda_;
+  t.log_eN = log_eN_;
+  t.sector_method = sector_method_;
+  t.n_max = n_max_;
+  t.iterations = iterations_;
+  t.residual = residual_;
+  t.occupancy = occupancy_;
+  return t;
 }
 
 // Omega = U - T sum_i softplus(l_i), l_i = mu/T + ln 2cosh(y_i) - ln M - ln(1+s_i)
@@ -138,6 +296,7 @@ GrandPotential::GrandPotential(const Params& c, const Comm& comm)
 // e^{l0} 2cosh(y), softplus(l) = ln(1 + x) and sigma(l) = x / (1 + x).
 // (|y| <= 709 is assumed: |c + w.q|/T beyond that is far outside any grid.)
 void GrandPotential::evaluate(const std::vector<double>& points, double* omega, double* grad, double* lap) const {
+  if (restored_) throw std::logic_error("GrandPotential::evaluate needs the neurons (tables restored from a checkpoint)");
   const int K = cfg_.K;
   const size_t n = points.size() / K;
   const double T = cfg_.T, invT = 1.0 / T, base = cfg_.mu / T - std::log(static_cast<double>(cfg_.M));
@@ -183,6 +342,7 @@ void GrandPotential::evaluate(const std::vector<double>& points, double* omega, 
 }
 
 void GrandPotential::occupancy_moments(const std::vector<double>& points, double* m0, double* m1, double* m2) const {
+  if (restored_) throw std::logic_error("GrandPotential::occupancy_moments needs the neurons (tables restored)");
   const int K = cfg_.K;
   const size_t n = points.size() / K;
   const double T = cfg_.T, invT = 1.0 / T, base = cfg_.mu / T - std::log(static_cast<double>(cfg_.M));
@@ -223,6 +383,7 @@ std::vector<double> GrandPotential::p_eq() const {
 // their (1 + e^{l_i}) (as MeanFieldOmega does). Omega agrees with evaluate() (one log1p per neuron and
 // cell) to rounding: tests/test_grand_potential_setup.cpp.
 void GrandPotential::solve_mean_field() {
+  constexpr int kAndersonDepth = 5;  // secant history (more gained nothing in the measured cases)
   const auto pts = grid_.centres();
   const size_t G = static_cast<size_t>(grid_.size());
   const int K = cfg_.K;
@@ -251,6 +412,13 @@ void GrandPotential::solve_mean_field() {
     if (!params_.empty()) group_end.push_back(params_.size());
   }
   omega_.assign(G, 0.0);
+  // p_g = e^{-Omega_g/T_q} / Z on the grid (cell probabilities)
+  auto set_density = [&](const std::vector<double>& omega) {
+    const double om_min = *std::min_element(omega.begin(), omega.end());
+    double z = 0;
+    for (size_t g = 0; g < G; ++g) z += (pg[g] = std::exp(-(omega[g] - om_min) / cfg_.Tq));
+    for (double& v : pg) v /= z;
+  };
   // One pass over the neurons: 2cosh(y_i) at every cell once, then (if
   // `update_s`) s_i from the current p, then neuron i's factor 1 + e^{l_i} of
   // the new Omega. The new p is made only after the pass, so fusing the two
@@ -283,12 +451,8 @@ void GrandPotential::solve_mean_field() {
       for (size_t g = 0; g < G; ++g) omp[g] -= T * fm::log(pr[g]);
     }
     comm_.sum(om.data(), G);
-    // Omega, then p_g = e^{-Omega/T_q} / Z on the grid (cell probabilities)
     for (size_t g = 0; g < G; ++g) omega_[g] = om[g] + U[g];
-    const double om_min = *std::min_element(omega_.begin(), omega_.end());
-    double z = 0;
-    for (size_t g = 0; g < G; ++g) z += (pg[g] = std::exp(-(omega_[g] - om_min) / cfg_.Tq));
-    for (double& v : pg) v /= z;
+    set_density(omega_);
     return res;
   };
   // A progress line on rank 0 every max(5 s, run.progress_seconds) once the
@@ -308,17 +472,35 @@ void GrandPotential::solve_mean_field() {
   iterations_ = 0;
   residual_ = 0;
   if (cfg_.M > 1) {
-    // Fixed point s = ((M-1)/M) E_p[x]; converges in a few sweeps when the
-    // neuron back-reaction on p is weak (the dilute regime) and is checked.
+    // Fixed point s = ((M-1)/M) E_p[x], as a fixed point of the map
+    // Omega_in -> p -> s -> Omega on the G cells (Omega_in enters only
+    // through p), accelerated by Anderson mixing (docs/model-notes.md §30):
+    // each pass takes p from the mixed Omega_in and returns Omega = F(Omega_in)
+    // with its s_i. It stops, as the plain iteration did, when ln(1 + s_i)
+    // moved by < 1e-12 between two passes; omega_ and s_i are then those of
+    // the last pass (Omega computed from the s_i). The mixing coefficients are
+    // rank 0's, broadcast, so every rank takes the same step.
+    AndersonMixing mixing(G, kAndersonDepth);
+    std::vector<double> omega_in = omega_;
     for (iterations_ = 1; iterations_ <= 200; ++iterations_) {
       const double res = pass(true);
       residual_ = comm_.max(res);
       progress(iterations_);
       if (residual_ < 1e-12) break;
+      omega_in = mixing.next(omega_in, omega_);
+      comm_.bcast(omega_in.data(), G);
+      set_density(omega_in);
     }
+    set_density(omega_);  // p of the final Omega (as the pass left it, unless the loop ran out)
   }
-  // Fraction of neurons in some network: E[(x/M + s)/(1 + x/M + s)].
+  // One more pass at the fixed point's s_i, for two sums: the fraction of
+  // neurons in some network, E[(x/M + s)/(1 + x/M + s)], and
+  // Lambda(q) = sum_i b_i(q), b_i = 2cosh(y_i) / (M (1 + s_i)), in linear
+  // space (finite for |y| <= 709), for the sector tables (one pass, not two).
   double occ = 0;
+  std::vector<double> lam(G, 0.0);
+  double* lm = lam.data();
+  const double lnM = std::log(M);
   for (size_t i = 0; i < params_.size(); ++i) {
     const double si = std::expm1(log1p_s_[i]), xm = emu / M;
     two_cosh.fill(params_[i], invT, x.data());
@@ -330,8 +512,14 @@ void GrandPotential::solve_mean_field() {
       acc += pg[g] * t / (1.0 + t);
     }
     occ += acc;
+    const double scale = std::exp(-lnM - log1p_s_[i]);
+#pragma omp simd
+    for (size_t g = 0; g < G; ++g) lm[g] += scale * xg[g];
   }
   occupancy_ = comm_.sum(occ) / static_cast<double>(cfg_.R());
+  comm_.sum(lam.data(), G);
+  log_lambda_.assign(G, 0.0);
+  for (size_t g = 0; g < G; ++g) log_lambda_[g] = std::log(lam[g]);
 }
 
 void GrandPotential::build_sector_tables() {
@@ -345,26 +533,7 @@ void GrandPotential::build_sector_tables() {
     for (int k = 0; k < K; ++k) zz += static_cast<double>(p.w[k]) * pts[g * K + k];
     return log_two_cosh(zz / T) - lnM - l1ps;
   };
-  // Lambda(q) = sum_i b_i(q), b_i = 2cosh(y_i) / (M (1 + s_i)), in linear
-  // space (finite for |y| <= 709), vectorised over the points.
-  log_lambda_.assign(G, 0.0);
-  std::vector<double> lam(G, 0.0);
-  {
-    GridTwoCosh two_cosh(grid_, pts);
-    std::vector<double> x(G);
-    const double* xg = x.data();
-    const double invT = 1.0 / T;
-    double* lm = lam.data();
-    for (size_t i = 0; i < params_.size(); ++i) {
-      two_cosh.fill(params_[i], invT, x.data());
-      const double scale = std::exp(-lnM - log1p_s_[i]);
-#pragma omp simd
-      for (size_t g = 0; g < G; ++g) lm[g] += scale * xg[g];
-    }
-  }
-  comm_.sum(lam.data(), G);
-  for (size_t g = 0; g < G; ++g) log_lambda_[g] = std::log(lam[g]);
-
+  // log_lambda_ (Lambda = sum_i b_i) comes from solve_mean_field's last pass.
   log_eN_.assign(G * NT, 0.0);
   if (cfg_.R() <= cfg_.sector_exact_max) {
     // Exact elementary symmetric polynomials, in log space. All neurons are
@@ -413,6 +582,7 @@ constexpr size_t kGroup = 16;  // neurons per logarithm in MeanFieldOmega
 
 MeanFieldOmega::MeanFieldOmega(const GrandPotential& gp)
     : T_(gp.cfg_.T), mu_(gp.cfg_.mu), M_(static_cast<double>(gp.cfg_.M)), comm_(gp.comm_) {
+  if (gp.restored_) throw std::logic_error("MeanFieldOmega needs the neurons (GrandPotential restored from tables)");
   const auto pts = gp.grid_.centres();
   const int K = gp.cfg_.K;
   G_ = static_cast<size_t>(gp.grid_.size());

@@ -10,6 +10,7 @@
 #include "gcnn/ensemble.hpp"
 #include "gcnn/exchange_sweep.hpp"
 #include "gcnn/grand_potential.hpp"
+#include "gcnn/grand_potential_tables.hpp"
 #include "gcnn/learning_step.hpp"
 #include "gcnn/observables.hpp"
 #include "gcnn/phase_timer.hpp"
@@ -163,13 +164,18 @@ class Run {
     phys_ = physics_at(cfg_, step);
     loss_ = make_boundary_loss(phys_);
     {
-      GrandPotential gp(phys_, comm_);  // tables only; its neuron copy is freed at scope end
+      GrandPotential gp = grand_potential(quench);  // tables only; its neuron copy is freed at scope end
       obs_ = std::make_unique<Observables>(phys_, gp, *loss_);
+      gp_tables_ = gp.tables();  // for the checkpoints
       if (!quench) {
-        if (root_)
+        if (root_) {
+          char took[96];
+          if (gp.restored()) std::snprintf(took, sizeof(took), "loaded from the checkpoint, setup skipped");
+          else std::snprintf(took, sizeof(took), "setup %.2f s", gp.setup_seconds());
           log_ << "analytic Omega: mean-field iterations " << gp.iterations() << " (residual " << gp.residual()
                << "), predicted occupied fraction " << gp.predicted_occupancy() << ", sector free energy "
-               << gp.sector_method() << "\n" << std::flush;
+               << gp.sector_method() << "; " << took << "\n" << std::flush;
+        }
         obs_->declare(*out_);
         if (!out_->appending()) obs_->write_static(*out_, gp);
       } else if (root_) {
@@ -181,6 +187,19 @@ class Run {
     if (!ens_) return;
     set_dynamics();
     for (RestartComponent* p : parts()) p->read_restart(carried.at(p->restart_name()));
+  }
+
+  // The analytic tables of phys_: on a resume the checkpoint's, when it has
+  // them for this physics (nothing is recomputed); else solved here, as at a
+  // start or a quench.
+  GrandPotential grand_potential(bool quench) {
+    if (resume_ && !quench) {
+      std::string note;
+      if (auto t = read_grand_potential_tables(resume_->path, phys_, comm_, &note))
+        return GrandPotential(phys_, comm_, std::move(*t));
+      if (root_) log_ << "[gcnn] " << note << "\n" << std::flush;
+    }
+    return GrandPotential(phys_, comm_);
   }
 
   // The components that keep restart state (restart_state.hpp).
@@ -264,6 +283,7 @@ class Run {
     m.digest = compute_digest(*ens_).text();
     m.n_samples = out_->samples();
     m.restart = global_restart_state(const_parts(), comm_);
+    m.grand_potential = &gp_tables_;
     const std::string path = store_.path_for(step);
     const double bytes = write_checkpoint(path, *ens_, m);
     store_.prune();
@@ -405,6 +425,7 @@ class Run {
   std::unique_ptr<BoundaryLoss> loss_;
   std::unique_ptr<ResultsFile> out_;
   std::unique_ptr<Observables> obs_;
+  GrandPotentialTables gp_tables_;  // of the physics in force, stored in every checkpoint
   std::unique_ptr<Ensemble> ens_;
   std::unique_ptr<LearningStep> learn_;
   std::unique_ptr<ExchangeSweep> sweep_;

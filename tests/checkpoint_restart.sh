@@ -68,6 +68,9 @@ chain)
   run 1 --output part.h5 --resume latest || fail "segment 3 (1 rank)"
   got=$(digest_of part.h5)
   echo "uninterrupted $ref, resumed 2->3->1 ranks $got"
+  # Both resumes took the grand-potential tables from the checkpoint.
+  skipped=$(grep -c 'analytic Omega: .*loaded from the checkpoint, setup skipped' run.log)
+  [ "$skipped" = 2 ] || fail "expected 2 resumes that skip the setup, saw $skipped"
   [ "$got" = "$ref" ] || fail "digests differ"
   $py "$here/compare_results.py" full.h5 part.h5 || fail "observables differ"
   # The checkpoint holds the same digest as the run printed at its step.
@@ -192,10 +195,14 @@ crafted)
     counter observables join_proposed_at_sample 99999999999
   refused "differ from theta\(id\)" theta
   refused "not each of 0 .. R-1 exactly once" dup_id
+  refused "grand_potential/omega holds a non-finite value" gp_nan
   # The older schema (one anonymous counters array) still resumes exactly:
   # same digest and same acceptance rates as an uninterrupted run.
   "$py" "$here/craft_checkpoint.py" $good old.h5 schema2 || fail "craft schema2"
+  : > run.log
   run 3 --output k.h5 --resume old.h5 || fail "resume from a schema-2 checkpoint"
+  grep -q 'checkpoint has no grand-potential tables.*solving the setup again' run.log ||
+    fail "a checkpoint without tables should say that the setup is solved again"
   [ "$(digest_of k.h5)" = "$ref" ] || fail "schema-2 resume: digest differs"
   $py "$here/compare_results.py" full.h5 k.h5 || fail "schema-2 resume: observables differ"
   ;;

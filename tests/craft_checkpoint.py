@@ -8,7 +8,9 @@ usage: craft_checkpoint.py IN OUT KIND [ARGS]
   theta                  change one neuron's bias and re-sign the checksum
   dup_id                 give a reservoir neuron the id and parameters of an
                          active one (a duplicate), checksums re-signed
-  schema2                rewrite as checkpoint schema 2 (/state/counters [12])
+  schema2                rewrite as checkpoint schema 2 (/state/counters [12]),
+                         without the grand-potential tables (older gcnn)
+  gp_nan                 a NaN in the stored Omega table (/state/grand_potential)
 Checksums are recomputed as checkpoint.cpp does (s1 = sum w_i, s2 = sum
 (i + 1) w_i over the element bits, mod 2^64), so only the semantic checks can
 refuse the result.
@@ -80,6 +82,13 @@ def main():
             f.create_dataset("state/counters", data=np.array(values, dtype=np.int64), chunks=(12,),
                              fletcher32=True)
             f.attrs["gcnn_schema_version"] = np.int64(2)
+            if "state/grand_potential" in f:
+                del f["state/grand_potential"]
+        elif kind == "gp_nan":
+            d = f["state/grand_potential/omega"]
+            v = d[...]
+            v[len(v) // 2] = np.nan
+            d[...] = v
         else:
             sys.exit("unknown kind " + kind)
 

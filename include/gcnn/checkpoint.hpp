@@ -21,6 +21,8 @@
 //                     (restart_state.hpp), written by the component itself
 //   /state/restart/<component>  [n] int64  its counters (global sums),
 //                                     @names = their names, one per line
+//   /state/grand_potential  the analytic tables, so that a resume need not
+//                     solve the setup again (grand_potential_tables.hpp; optional)
 // (schema 2 had /state/counters [12] instead; it is still read.)
 // There is no RNG state to store: every draw is keyed by (seed, purpose,
 // step, global id), and seed and step are in the file.
@@ -42,6 +44,8 @@
 
 namespace gcnn {
 
+struct GrandPotentialTables;
+
 // 2: bulk arrays plain + gcnn_checksum; 3: named per-component restart state.
 inline constexpr int64_t kCheckpointSchemaVersion = 3;
 inline constexpr int64_t kOldestReadableCheckpointSchema = 2;
@@ -59,6 +63,9 @@ struct CheckpointMeta {
   int64_t n_ranks = 0, n_samples = 0;
   // Every component's restart state (global sums), by component name.
   RestartState restart;
+  // Written as /state/grand_potential if set (grand_potential_tables.hpp);
+  // not read back into the meta: a resume reads it when it sets up the physics.
+  const GrandPotentialTables* grand_potential = nullptr;
 };
 
 // Collective. Writes `path` atomically; returns the bytes of the file.

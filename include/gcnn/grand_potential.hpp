@@ -22,12 +22,34 @@
 
 namespace gcnn {
 
+// What a run needs of a GrandPotential after its setup: the observables'
+// tables and the numbers it reports. A checkpoint stores them
+// (grand_potential_tables.hpp), so that a resume recomputes nothing.
+struct GrandPotentialTables {
+  std::string physics;  // GrandPotential::physics_key of the parameters they were computed from
+  std::vector<double> omega, log_lambda, log_eN;  // [G], [G], [G * (n_max + 2)]
+  std::string sector_method;
+  int64_t n_max = 0, iterations = 0;
+  double residual = 0, occupancy = 0;
+};
+
 class GrandPotential {
  public:
   // The model, T_q (p_eq), the grid, the N table's size and the seed of the
   // neuron parameters: the sections it is computed from.
   using Params = Sections<ModelParams, LearningParams, GridParams, ObservablesParams, RunParams>;
   GrandPotential(const Params& c, const Comm& comm);
+  // Restored from stored tables (a resume): nothing is computed and the
+  // neuron-level functions evaluate() and occupancy_moments() throw.
+  // Throws std::invalid_argument if the tables are not for these parameters.
+  GrandPotential(const Params& c, const Comm& comm, GrandPotentialTables t);
+
+  // Every parameter the tables depend on, as text (%.17g): the model, T_q,
+  // the grid, n_max, sector_exact_max and the seed.
+  static std::string physics_key(const Params& c);
+  GrandPotentialTables tables() const;
+  bool restored() const { return restored_; }
+  double setup_seconds() const { return setup_seconds_; }  // wall time of the solve (0 if restored)
 
   // Collective. omega[n], grad[n*K] and lap[n] at n points (grad/lap may be null).
   void evaluate(const std::vector<double>& points, double* omega, double* grad, double* lap) const;
@@ -42,8 +64,10 @@ class GrandPotential {
   const std::vector<double>& omega() const { return omega_; }  // at grid cell centres
   std::vector<double> p_eq() const;                               // normalised density on the grid
   double predicted_occupancy() const { return occupancy_; }      // fraction of neurons in networks
-  int iterations() const { return iterations_; }
+  int iterations() const { return iterations_; }  // passes of the (Anderson-mixed) fixed point
   double residual() const { return residual_; }
+  // ln(1 + s_i) of this rank's neurons (id block) at the fixed point; empty if restored.
+  const std::vector<double>& log1p_s() const { return log1p_s_; }
 
   // ln e_N(b(q)) for N = 0..n_max+1 at every grid cell (table[g*(n_max+2) + N]),
   // b_i = e^{-f_i/T}/(M(1+s_i)). Exact when R <= observables.sector_exact_max.
@@ -68,6 +92,8 @@ class GrandPotential {
   double occupancy_ = 0, residual_ = 0;
   int iterations_ = 0;
   int64_t n_max_ = 0;
+  bool restored_ = false;
+  double setup_seconds_ = 0;
 };
 
 // Omega[p] of docs/model.md §4 for an ensemble density away from equilibrium
