@@ -48,7 +48,9 @@ TEST(ResultsFile, HasTheDocumentedLayoutAndExactCounts) {
     h5::Handle v(H5Dopen2(g, "value", H5P_DEFAULT), name);
     // a unit, or one per column where the columns' units differ
     EXPECT_TRUE(H5Aexists(v, "unit") > 0 || H5Aexists(v, "column_units") > 0) << name;
-    if (H5Aexists(v, "unit") > 0) EXPECT_TRUE(h5md::valid_unit(h5::read_attr_string(v, "unit"))) << name;
+    if (H5Aexists(v, "unit") > 0) {
+      EXPECT_TRUE(h5md::valid_unit(h5::read_attr_string(v, "unit"))) << name;
+    }
   }
   // H5MD: the clock is an element (its value is the time), the particles have a box
   EXPECT_EQ(h5::read_dataset<double>(f, "observables/clock/value"), h5::read_dataset<double>(f, "observables/clock/time"));
