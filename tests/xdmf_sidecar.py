@@ -120,8 +120,10 @@ class Check:
         return d.shape
 
     # -- grids ---------------------------------------------------------------
-    def grid_attrs(self):
-        g = self.h5["grand_potential"] if "grand_potential" in self.h5 else self.h5["schrodinger"]
+    def grid_attrs(self, grid):
+        """The grid of the group the grid's data come from (a solve onto a results file has two)."""
+        hdf = [e.text.strip().partition(":")[2] for e in grid.iter("DataItem") if e.get("Format") == "HDF"]
+        g = self.h5["schrodinger" if hdf and hdf[0].startswith("/schrodinger/") else "grand_potential"]
         lo, hi, n = (np.atleast_1d(g.attrs[k]) for k in ("grid_lo", "grid_hi", "grid_n"))
         return lo, (hi - lo) / n, n
 
@@ -129,7 +131,7 @@ class Check:
         topo, geo = grid.find("Topology"), grid.find("Geometry")
         nodes = dims(topo)
         cells = int(np.prod([n - 1 for n in nodes]))
-        lo, h, n = self.grid_attrs()
+        lo, h, n = self.grid_attrs(grid)
         origin, spacing = (np.array(x.text.split(), float) for x in geo.findall("DataItem"))
         K = len(n)
         if tuple(x - 1 for x in nodes[-K:]) != tuple(int(x) for x in n) or \
