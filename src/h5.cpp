@@ -1,5 +1,7 @@
 #include "gcnn/h5.hpp"
 
+#include <hdf5_hl.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -221,13 +223,28 @@ void write_attr(hid_t obj, const std::string& name, hid_t type, hid_t space, con
 }
 }  // namespace
 
-void attr(hid_t obj, const std::string& name, const std::string& value) {
+namespace {
+Handle vlen_utf8() {
   Handle t(H5Tcopy(H5T_C_S1), "H5Tcopy");
-  check(H5Tset_size(t, value.empty() ? 1 : value.size()), "H5Tset_size");
+  check(H5Tset_size(t, H5T_VARIABLE), "H5Tset_size(variable)");
   check(H5Tset_cset(t, H5T_CSET_UTF8), "H5Tset_cset");
+  return t;
+}
+}  // namespace
+
+void attr(hid_t obj, const std::string& name, const std::string& value) {
+  Handle t = vlen_utf8();
   Handle s(H5Screate(H5S_SCALAR), "H5Screate");
-  const std::string v = value.empty() ? std::string(1, '\0') : value;
-  write_attr(obj, name, t, s, v.data());
+  const char* p = value.c_str();
+  write_attr(obj, name, t, s, &p);
+}
+void attr(hid_t obj, const std::string& name, const std::vector<std::string>& value) {
+  Handle t = vlen_utf8();
+  const hsize_t n = value.size();
+  Handle s(H5Screate_simple(1, &n, nullptr), "H5Screate_simple");
+  std::vector<const char*> p;
+  for (const auto& v : value) p.push_back(v.c_str());
+  write_attr(obj, name, t, s, p.data());
 }
 void attr(hid_t obj, const std::string& name, double value) {
   Handle s(H5Screate(H5S_SCALAR), "H5Screate");
@@ -291,6 +308,13 @@ std::vector<int64_t> read_attr_int_vector(hid_t obj, const std::string& name) {
   std::vector<int64_t> v(static_cast<size_t>(std::max<hssize_t>(n, 0)));
   if (!v.empty()) check(H5Aread(a, H5T_NATIVE_INT64, v.data()), "reading attribute " + name);
   return v;
+}
+
+void make_scale(hid_t scale, const std::string& name) {
+  check(H5DSset_scale(scale, name.c_str()), "H5DSset_scale " + name);
+}
+void attach_scale(hid_t d, hid_t scale, unsigned dim) {
+  check(H5DSattach_scale(d, scale, dim), "H5DSattach_scale (axis " + std::to_string(dim) + ")");
 }
 
 Handle collective_xfer() {

@@ -1,5 +1,7 @@
 #include "gcnn/observables.hpp"
 
+#include "gcnn/h5md.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -134,9 +136,10 @@ void Observables::declare(ResultsFile& out) const {
   out.declare("coherence_set", {nh}, false, "1", "C(hbar) with the set free energy F_a; hbar attribute");
   out.declare("coherence_hbar_mu_over_n", {kExtraHbar, 2}, false, "1",
               "C at hbar = hbar_mu/n, n = 1..4; columns: sector, set");
+  out.series_attr("coherence_hbar_mu_over_n", "columns", std::vector<std::string>{"sector", "set"});
   std::vector<hsize_t> ps = gs;
   ps.push_back(2);
-  out.declare("psi_ensemble", ps, false, "q^(-K/2)",
+  out.declare("psi_ensemble", ps, false, h5md::amplitude_unit(cfg_.K),
               "sqrt(p) Z/|Z| at hbar_mu with the sector free energy; last axis: Re, Im");
   out.declare("widom", {2}, false, "1",
               "mean and standard deviation over networks (those in delta_F) of e^{-(Delta F - mu)/T}, Delta F = "
@@ -153,14 +156,14 @@ void Observables::declare(ResultsFile& out) const {
               true);
   std::vector<hsize_t> phs = gs;
   phs.push_back(3);
-  out.declare("phase_field", phs, false, "energy, energy^2, networks",
+  out.declare("phase_field", phs, false, "",
               "per fine cell: SUMS over the networks in the cell (with a sector free energy) of S_a = F_{N_a}(q_a) "
               "= U - T ln e_{N_a} (interpolated table), of S_a^2, and their count; sums, not means, so cells and "
               "samples pool exactly (mean S = [0]/[2])");
   std::vector<hsize_t> cus = gs;
   cus.push_back(static_cast<hsize_t>(cfg_.K));
   cus.push_back(2);
-  out.declare("current", cus, false, "q/time, (q/time)^2",
+  out.declare("current", cus, false, "",
               "probability current from the last learning step before this sample: per fine cell and axis k, sum "
               "over networks whose midpoint (q(s)+q(s+1))/2 lies in the cell of dq_k/eta and of (dq_k/eta)^2, dq "
               "= q(s+1) - q(s) (minimum image and wrapped midpoint if periodic). [..,0]/(M cell volume) estimates "
@@ -168,6 +171,15 @@ void Observables::declare(ResultsFile& out) const {
               "[..,0] ~ sqrt([..,1]). All zero at a sample with no preceding step (step 0; current_samples = 0)");
   out.declare("current_samples", {}, true, "networks",
               "networks counted in current (midpoint inside the grid); 0 when there was no step before the sample");
+  // Columns named by attributes (columns, and column_units where they differ).
+  for (const char* name : {"N", "loss", "F_set", "omega", "delta_F", "widom"})
+    out.series_attr(name, "columns", std::vector<std::string>{"mean", "std"});
+  out.series_attr("psi_ensemble", "columns", std::vector<std::string>{"Re", "Im"});
+  out.series_attr("phase_field", "columns", std::vector<std::string>{"sum S", "sum S^2", "count"});
+  out.series_attr("phase_field", "column_units", std::vector<std::string>{"energy", "energy2", "networks"});
+  out.series_attr("current", "columns", std::vector<std::string>{"sum dq/eta", "sum (dq/eta)^2"});
+  out.series_attr("current", "column_units", std::vector<std::string>{"q time-1", "q2 time-2"});
+  for (const char* name : {"q_histogram", "psi_ensemble", "phase_field", "current"}) out.attach_grid(name);
   const std::vector<double> scan(hbar_.begin(), hbar_.begin() + cfg_.hbar_n);
   out.series_attr("coherence_sector", "hbar", scan);
   out.series_attr("coherence_set", "hbar", scan);
@@ -180,17 +192,19 @@ void Observables::declare(ResultsFile& out) const {
 }
 
 void Observables::write_static(ResultsFile& out, const GrandPotential& gp) const {
-  h5::Handle g = h5::create_group(out.file(), "grand_potential");
+  h5::Handle g = h5::open_group(out.file(), "grand_potential");  // holds the grid axes q1..qK
   const bool root = out.comm().root();
   const auto gs = grid_shape(grid_);
   const hsize_t G = static_cast<hsize_t>(grid_.size());
   h5::write_dataset<double>(g, "cell_centres", grid_.centres(), {G, static_cast<hsize_t>(cfg_.K)}, root, "q");
   h5::write_dataset<double>(g, "omega", gp.omega(), gs, root, "energy");
-  h5::write_dataset<double>(g, "p_eq", gp.p_eq(), gs, root, "q^-K");
+  h5::write_dataset<double>(g, "p_eq", gp.p_eq(), gs, root, h5md::density_unit(cfg_.K));
   h5::write_dataset<double>(g, "log_lambda", gp.log_lambda(), gs, root, "1");
   std::vector<hsize_t> es = gs;
   es.push_back(static_cast<hsize_t>(NT_));
   h5::write_dataset<double>(g, "log_eN", gp.log_eN(), es, root, "1");
+  for (const char* name : {"omega", "p_eq", "log_lambda", "log_eN"})
+    h5md::attach_grid(h5::open_dataset(g, name), out.grid_scales(), 0);
   h5::attr(g, "sector_method", gp.sector_method());
   h5::attr(g, "mean_field_iterations", static_cast<int64_t>(gp.iterations()));
   h5::attr(g, "mean_field_residual", gp.residual());

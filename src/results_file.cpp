@@ -8,7 +8,10 @@
 #include <cstdio>
 
 #include "gcnn/build_info.hpp"
+#include "gcnn/grid.hpp"
+#include "gcnn/h5md.hpp"
 #include "gcnn/version.hpp"
+#include "gcnn/xdmf.hpp"
 
 namespace gcnn {
 
@@ -30,21 +33,12 @@ std::string make_run_id(const Comm& comm) {
 
 ResultsFile::ResultsFile(const std::string& path, bool overwrite, const Comm& comm, const Config& cfg,
                          const std::string& run_id)
-    : comm_(comm) {
+    : comm_(comm), path_(path) {
   // MPI-IO opens collectively: every rank sees the failure (a full disk, no
   // permission), agreed so that it is said once.
   const std::string err = try_everywhere(comm, [&] { file_ = h5::create_file(path, overwrite, comm.raw()); });
   if (!err.empty()) throw AgreedError("cannot create results file '" + path + "': " + err);
-  {
-    h5::Handle g = h5::create_group(file_, "h5md");
-    h5::attr(g, "version", std::vector<int64_t>{1, 1});
-    h5::Handle cr = h5::create_group(g, "creator");
-    h5::attr(cr, "name", std::string("gcnn"));
-    h5::attr(cr, "version", std::string(kVersion) + " (" + kGitSha + ")");
-    h5::Handle au = h5::create_group(g, "author");
-    const char* user = std::getenv("USER");
-    h5::attr(au, "name", std::string(user ? user : "gcnn user"));
-  }
+  h5md::write_header(file_);
   h5::attr(file_, "gcnn_file_kind", std::string("results"));
   h5::attr(file_, "gcnn_schema_version", kResultsSchemaVersion);
   {
@@ -75,6 +69,36 @@ ResultsFile::ResultsFile(const std::string& path, bool overwrite, const Comm& co
   time_ = make_extendible(clock, "time", {}, H5T_NATIVE_DOUBLE);
   h5::attr(time_, "unit", std::string("time"));
   h5::attr(step_, "unit", std::string("steps"));
+  // An H5MD element needs a value: the clock's is the learning time itself
+  // (one dataset, so a resume truncates it once); time is also the sample
+  // axis' dimension scale of every series.
+  h5::check(H5Lcreate_hard(clock, "time", clock, "value", H5P_DEFAULT, H5P_DEFAULT), "H5Lcreate_hard(clock/value)");
+  h5::attr(clock, "description", std::string("the sample clock: step, time = step eta; value is time"));
+  h5::make_scale(time_, "time");
+  const Grid grid(cfg);
+  {
+    h5::Handle gp = h5::create_group(file_, "grand_potential");
+    q_scales_ = h5md::write_grid_scales(gp, grid, comm.root());
+  }
+  if (cfg.particles > 0) h5md::write_box(h5::create_group(file_, "particles/networks"), grid, cfg.periodic, comm.root());
+}
+
+ResultsFile::~ResultsFile() {
+  const bool unwinding = std::uncaught_exceptions() > 0;
+  // Every object of the file closes before the file (MPI-IO files close
+  // only when nothing in them is open).
+  series_.clear();
+  q_scales_.clear();
+  particles_.reset();
+  step_.reset();
+  time_.reset();
+  file_.reset();
+  if (unwinding || !comm_.root() || path_.empty()) return;
+  try {
+    write_xdmf(path_);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "[gcnn] warning: no XDMF sidecar for '%s': %s\n", path_.c_str(), e.what());
+  }
 }
 
 namespace {
@@ -229,10 +253,13 @@ void validate_for_append(const std::string& path, const std::string& run_id, con
 }  // namespace
 
 ResultsFile::ResultsFile(const std::string& path, const Comm& comm, const std::string& run_id, const Append& how)
-    : comm_(comm), appending_(true) {
+    : comm_(comm), path_(path), appending_(true) {
   // Rank 0 reads the whole file first; only a file that passes is opened for
   // writing, and nothing is written to it until begin_writing().
-  const std::string bad = on_root(comm, [&] { validate_for_append(path, run_id, how); });
+  const std::string bad = on_root(comm, [&] {
+    validate_for_append(path, run_id, how);
+    write_xdmf(path, how.keep_samples);  // the sidecar as of the checkpoint
+  });
   if (!bad.empty())
     throw ConfigError("refusing to append to results file '" + path + "': " + bad +
                       " (the file is left untouched; pass --output NEW.h5 to continue into a new results file)");
@@ -321,7 +348,13 @@ void ResultsFile::declare(const std::string& name, const std::vector<hsize_t>& s
   }
   h5::Handle g = h5::create_group(file_, "observables/" + name);
   s.value = make_extendible(g, "value", shape, integer ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, sparse);
-  h5::attr(s.value, "unit", unit);
+  // A series whose columns have different units has none here, but a
+  // column_units attribute (series_attr); every unit is in the H5MD grammar.
+  if (!unit.empty()) {
+    if (!h5md::valid_unit(unit)) throw std::logic_error("series '" + name + "': unit '" + unit + "' is not H5MD");
+    h5::attr(s.value, "unit", unit);
+  }
+  h5::attach_scale(s.value, time_, 0);
   h5::attr(g, "description", description);
   h5::check(H5Lcreate_hard(file_, "/observables/clock/step", g, "step", H5P_DEFAULT, H5P_DEFAULT), "H5Lcreate_hard");
   h5::check(H5Lcreate_hard(file_, "/observables/clock/time", g, "time", H5P_DEFAULT, H5P_DEFAULT), "H5Lcreate_hard");
@@ -389,6 +422,7 @@ void ResultsFile::declare_particles(int64_t n_sub, int K, const std::vector<int6
   h5::Handle g = h5::create_group(file_, "particles/networks/position");
   particles_ = make_extendible(g, "value", {static_cast<hsize_t>(n_sub), static_cast<hsize_t>(K)}, H5T_NATIVE_DOUBLE);
   h5::attr(particles_, "unit", std::string("q"));
+  h5::attach_scale(particles_, time_, 0);
   h5::check(H5Lcreate_hard(file_, "/observables/clock/step", g, "step", H5P_DEFAULT, H5P_DEFAULT), "H5Lcreate_hard");
   h5::check(H5Lcreate_hard(file_, "/observables/clock/time", g, "time", H5P_DEFAULT, H5P_DEFAULT), "H5Lcreate_hard");
   h5::Handle net = h5::open_group(file_, "particles/networks");
@@ -415,6 +449,15 @@ void ResultsFile::series_attr(const std::string& name, const std::string& key, c
 }
 void ResultsFile::series_attr(const std::string& name, const std::string& key, const std::vector<int64_t>& v) {
   h5::attr(series_value(file(), name), key, v);
+}
+void ResultsFile::series_attr(const std::string& name, const std::string& key, const std::vector<std::string>& v) {
+  if (key == "column_units")
+    for (const auto& u : v)
+      if (!h5md::valid_unit(u)) throw std::logic_error("series '" + name + "': unit '" + u + "' is not H5MD");
+  h5::attr(series_value(file(), name), key, v);
+}
+void ResultsFile::attach_grid(const std::string& name) {
+  if (!appending_) h5md::attach_grid(series_.at(name).value, q_scales_, 1);
 }
 
 void ResultsFile::write_digest(const std::string& state, int64_t step) {

@@ -9,12 +9,17 @@
 
 #include "gcnn/cli.hpp"
 #include "gcnn/h5.hpp"
+#include "gcnn/h5md.hpp"
 #include "gcnn/schrodinger_solver.hpp"
 #include "gcnn/solve_setup.hpp"
+#include "gcnn/xdmf.hpp"
 
 namespace gcnn {
 
 namespace {
+
+// The layout of a solve file's /schrodinger (README "HDF5 schema").
+constexpr int64_t kSolveSchemaVersion = 1;
 
 std::vector<hsize_t> grid_dims(const Grid& g, int extra_front = -1, int extra_back = -1) {
   std::vector<hsize_t> d;
@@ -193,12 +198,25 @@ class Solve {
     const std::string err = on_root(comm_, [&] { write_group(); });
     if (!err.empty()) throw AgreedError("writing /schrodinger to '" + c_.output + "': " + err);
     if (comm_.root()) std::printf("wrote /schrodinger to %s\n", c_.output.c_str());
+    if (!comm_.root()) return;
+    try {  // the sidecar is a convenience: its failure is reported, not fatal
+      write_xdmf(c_.output);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "[gcnn] warning: no XDMF sidecar for '%s': %s\n", c_.output.c_str(), e.what());
+    }
   }
 
   void write_group() const {
     const bool fresh = state_ == OutputState::New || state_ == OutputState::NotHdf5;
     h5::Handle f = fresh ? h5::create_file(c_.output, true, MPI_COMM_SELF) : h5::open_file(c_.output, true, MPI_COMM_SELF);
     if (state_ == OutputState::WithGroup) h5::check(H5Ldelete(f, "schrodinger", H5P_DEFAULT), "H5Ldelete /schrodinger");
+    // A file of its own is an H5MD file of kind "solve"; written onto a
+    // results file, /schrodinger joins that file's header and kind.
+    if (!h5::exists(f, "h5md")) h5md::write_header(f);
+    if (h5::file_kind(f).empty()) {
+      h5::attr(f, "gcnn_file_kind", std::string("solve"));
+      h5::attr(f, "gcnn_schema_version", kSolveSchemaVersion);
+    }
     h5::Handle g = h5::create_group(f, "schrodinger");
     const Grid& gr = setup_.grid;
     const hsize_t N = static_cast<hsize_t>(gr.size());
@@ -211,17 +229,24 @@ class Solve {
     h5::attr(g, "grid_n", c_.grid_n);
     h5::attr(g, "config", config_echo(c_));
     h5::write_dataset<double>(g, "cell_centres", gr.centres(), {N, static_cast<hsize_t>(c_.K)}, true, "q");
+    const std::vector<h5::Handle> axes = h5md::write_grid_scales(g, gr, true);
     h5::write_dataset<double>(g, "V", setup_.V, grid_dims(gr), true, "energy");
+    h5md::attach_grid(h5::open_dataset(g, "V"), axes, 0);
     h5::write_dataset<double>(g, "eigenvalues", eig_.values, {eig_.values.size()}, true, "energy");
     h5::write_dataset<double>(g, "eigenvectors", flat(eig_.vectors),
-                              grid_dims(gr, static_cast<int>(eig_.values.size())), true, "q^(-K/2)");
-    if (!td_.t.empty()) write_evolution(g, "tdse", td_, c_.solver_dt, "psi", 2, "q^(-K/2)", "norm");
-    if (!fp_.t.empty()) write_evolution(g, "fokker_planck", fp_, c_.solver_fp_dt, "density", -1, "q^-K", "probability");
+                              grid_dims(gr, static_cast<int>(eig_.values.size())), true, h5md::amplitude_unit(c_.K));
+    h5md::attach_grid(h5::open_dataset(g, "eigenvectors"), axes, 1);
+    if (!td_.t.empty())
+      write_evolution(g, "tdse", td_, c_.solver_dt, "psi", 2, h5md::amplitude_unit(c_.K), "norm", axes);
+    if (!fp_.t.empty())
+      write_evolution(g, "fokker_planck", fp_, c_.solver_fp_dt, "density", -1, h5md::density_unit(c_.K),
+                      "probability", axes);
   }
 
   // One evolution's series and snapshots (`extra` = 2 for (Re, Im) per node).
   void write_evolution(hid_t parent, const char* name, const SchrodingerSolver::Evolution& ev, double dt,
-                       const char* field, int extra, const char* unit, const char* norm_name) const {
+                       const char* field, int extra, const std::string& unit, const char* norm_name,
+                       const std::vector<h5::Handle>& axes) const {
     h5::Handle t = h5::create_group(parent, name);
     h5::attr(t, "dt", dt);
     if (extra < 0) h5::attr(t, "D", c_.gamma * c_.Tq);
@@ -231,6 +256,16 @@ class Solve {
     h5::write_dataset<double>(t, "snapshot_time", ev.snap_t, {ev.snap_t.size()}, true, "time");
     h5::write_dataset<double>(t, field, flat(ev.snapshots),
                               grid_dims(setup_.grid, static_cast<int>(ev.snapshots.size()), extra), true, unit);
+    // Dimension scales: the time axes, then the grid axes of the snapshots.
+    h5::Handle time = h5::open_dataset(t, "time"), snap_time = h5::open_dataset(t, "snapshot_time");
+    h5::make_scale(time, "time");
+    h5::make_scale(snap_time, "snapshot_time");
+    for (const char* series : {norm_name, extra > 0 ? "energy" : nullptr})
+      if (series) h5::attach_scale(h5::open_dataset(t, series), time, 0);
+    h5::Handle snaps = h5::open_dataset(t, field);
+    h5::attach_scale(snaps, snap_time, 0);
+    h5md::attach_grid(snaps, axes, 1);
+    if (extra > 0) h5::attr(snaps, "columns", std::vector<std::string>{"Re", "Im"});
   }
 
   const Config& c_;

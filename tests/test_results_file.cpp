@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "gcnn/h5.hpp"
+#include "gcnn/h5md.hpp"
 #include "gcnn/simulation.hpp"
 #include "test_util.hpp"
 
@@ -45,8 +46,17 @@ TEST(ResultsFile, HasTheDocumentedLayoutAndExactCounts) {
     EXPECT_EQ(steps, (std::vector<int64_t>{0, 10, 20, 30, 40})) << name;
     EXPECT_EQ(h5::read_dataset<double>(g, "time").back(), 40 * cfg.eta) << name;
     h5::Handle v(H5Dopen2(g, "value", H5P_DEFAULT), name);
-    EXPECT_NO_THROW(h5::read_attr_string(v, "unit")) << name;
+    // a unit, or one per column where the columns' units differ
+    EXPECT_TRUE(H5Aexists(v, "unit") > 0 || H5Aexists(v, "column_units") > 0) << name;
+    if (H5Aexists(v, "unit") > 0) {
+      EXPECT_TRUE(h5md::valid_unit(h5::read_attr_string(v, "unit"))) << name;
+    }
   }
+  // H5MD: the clock is an element (its value is the time), the particles have a box
+  EXPECT_EQ(h5::read_dataset<double>(f, "observables/clock/value"), h5::read_dataset<double>(f, "observables/clock/time"));
+  h5::Handle box = h5::open_group(f, "particles/networks/box");
+  EXPECT_EQ(h5::read_attr_int(box, "dimension"), 2);
+  EXPECT_EQ(h5::read_attr_int_vector(h5::open_group(f, "h5md/modules/units"), "version"), (std::vector<int64_t>{1, 0}));
   std::vector<hsize_t> dims;
   const auto qh = h5::read_dataset<int64_t>(f, "observables/q_histogram/value", &dims);
   ASSERT_EQ(dims, (std::vector<hsize_t>{5, 6, 7}));
@@ -88,6 +98,18 @@ TEST(ResultsFile, HasTheDocumentedLayoutAndExactCounts) {
   EXPECT_EQ(h5::read_dataset<int64_t>(f, "particles/networks/id").size(), 7u);
   EXPECT_EQ(h5::read_dataset<double>(f, "grand_potential/omega", &dims).size(), 42u);
   EXPECT_EQ(h5::read_attr_string(h5::open_group(f, "digest"), "state"), r.digest.text());
+}
+
+// The H5MD units module's grammar: space-separated factors, integer powers,
+// each symbol once, one leading number; q^-K and q^(-K/2) written in it.
+TEST(H5mdUnits, GrammarAcceptsIntegerPowersOnly) {
+  for (const char* u : {"1", "q", "q-2", "q2 time-2", "2.5 energy", "sqrtq-1", "networks"})
+    EXPECT_TRUE(h5md::valid_unit(u)) << u;
+  for (const char* u : {"", "q^-K", "q^(-K/2)", "q/time", "q q", "q0", "energy, energy^2", " q", "q  time", "q 2"})
+    EXPECT_FALSE(h5md::valid_unit(u)) << u;
+  EXPECT_EQ(h5md::density_unit(3), "q-3");
+  EXPECT_EQ(h5md::amplitude_unit(2), "q-1");
+  EXPECT_EQ(h5md::amplitude_unit(1), "sqrtq-1");
 }
 
 }  // namespace

@@ -65,7 +65,9 @@ Handle create_group(hid_t parent, const std::string& path);  // creates missing 
 Handle open_group(hid_t parent, const std::string& path);
 bool exists(hid_t parent, const std::string& path);
 
+// String attributes are variable-length UTF-8 (h5py reads them as str).
 void attr(hid_t obj, const std::string& name, const std::string& value);
+void attr(hid_t obj, const std::string& name, const std::vector<std::string>& value);
 void attr(hid_t obj, const std::string& name, double value);
 void attr(hid_t obj, const std::string& name, int64_t value);
 void attr(hid_t obj, const std::string& name, const std::vector<double>& value);
@@ -74,6 +76,14 @@ std::string read_attr_string(hid_t obj, const std::string& name);
 double read_attr_double(hid_t obj, const std::string& name);
 int64_t read_attr_int(hid_t obj, const std::string& name);
 std::vector<int64_t> read_attr_int_vector(hid_t obj, const std::string& name);
+
+// HDF5 dimension scales (the H5DS API of the high-level library; what
+// netCDF-4, h5netcdf and xarray read as coordinates): `scale`, a 1-D
+// dataset, becomes the scale named `name`; attach_scale ties it to axis
+// `dim` of `d`. Metadata writes: on a file opened through MPI-IO every rank
+// calls them with the same arguments.
+void make_scale(hid_t scale, const std::string& name);
+void attach_scale(hid_t d, hid_t scale, unsigned dim);
 
 // Transfer property list for collective MPI-IO writes.
 Handle collective_xfer();

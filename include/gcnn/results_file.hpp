@@ -1,13 +1,16 @@
 #pragma once
 // The self-describing results file (H5MD 1.1 layout, written collectively).
 //
-//   /h5md                      version, creator, author
+//   /h5md                      version, creator, author, modules/units
 //   /parameters                every parameter as an attribute; units in /parameters/units
-//   /observables/<name>/value  [sample, ...] with unit and description attributes
-//   /observables/<name>/step, /time  hard links to one shared clock
+//   /observables/clock         step, time, value (= time): the shared clock
+//   /observables/<name>/value  [sample, ...] with unit (or column_units) and description attributes
+//   /observables/<name>/step, /time  hard links to the clock's
+//   /particles/networks/box    dimension, boundary (edges if periodic), with observables.particles > 0
 //   /particles/networks/position/value [sample, n_sub, K] (optional subsample)
-//   /grand_potential/...       analytic Omega, p_eq and sector tables
+//   /grand_potential/...       q1..qK grid axes (dimension scales), analytic Omega, p_eq and sector tables
 //   /digest                    state digest of the final step
+// An XDMF sidecar (PATH without .h5 + .xdmf) is written when the file closes.
 // The layout is documented in README.md ("Results file schema").
 #include <map>
 #include <string>
@@ -19,7 +22,9 @@
 
 namespace gcnn {
 
-inline constexpr int64_t kResultsSchemaVersion = 1;
+// 2: H5MD 1.1 conformance (box, clock value, units module, variable-length
+// strings, column attributes, dimension scales). A resume refuses schema 1.
+inline constexpr int64_t kResultsSchemaVersion = 2;
 
 class ResultsFile {
  public:
@@ -38,6 +43,10 @@ class ResultsFile {
     std::string note;  // appended to /parameters/resume_history
   };
   ResultsFile(const std::string& path, const Comm& comm, const std::string& run_id, const Append& how);
+  // Closes the file (collective) and, on rank 0, writes the XDMF sidecar.
+  ~ResultsFile();
+  ResultsFile(const ResultsFile&) = delete;
+  ResultsFile& operator=(const ResultsFile&) = delete;
   bool appending() const { return appending_; }
 
   hid_t file() const { return file_.id(); }
@@ -52,6 +61,12 @@ class ResultsFile {
   // scan, bin edges, pooling map).
   void series_attr(const std::string& name, const std::string& key, const std::vector<double>& v);
   void series_attr(const std::string& name, const std::string& key, const std::vector<int64_t>& v);
+  void series_attr(const std::string& name, const std::string& key, const std::vector<std::string>& v);
+  // Collective: the grid axes q1..qK (dimension scales) on axes 1..K of a
+  // declared series whose row starts with the grid's shape.
+  void attach_grid(const std::string& name);
+  // The q1..qK scales in /grand_potential (a fresh file only).
+  const std::vector<h5::Handle>& grid_scales() const { return q_scales_; }
   // Collective: the closing /digest group of a completed run (README "State digest").
   void write_digest(const std::string& state, int64_t step);
   // Rank 0's values for the current sample (other ranks need not call).
@@ -87,7 +102,9 @@ class ResultsFile {
                   hsize_t row_lo = 0, hsize_t rows = 0);
 
   Comm comm_;
+  std::string path_;
   h5::Handle file_;
+  std::vector<h5::Handle> q_scales_;
   h5::Handle step_, time_;
   std::map<std::string, Series> series_;
   std::vector<std::string> order_;

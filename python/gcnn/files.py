@@ -59,11 +59,15 @@ class Grid:
 
 class Series:
     """One observable: value[sample, ...] with its step and time per sample,
-    unit, description and the dataset's other attributes (strings decoded)."""
+    unit, description and the dataset's other attributes (strings decoded).
+    columns: names of the last axis' entries (e.g. ['mean', 'std']) or None;
+    column_units: their units when they differ (unit is then ''), else None."""
 
     def __init__(self, name, value, step, time, unit, description, attrs, grid=None):
         self.name, self.value, self.step, self.time = name, value, step, time
         self.unit, self.description, self.attrs, self.grid = unit, description, attrs, grid
+        self.columns = _str_list(attrs.get("columns"))
+        self.column_units = _str_list(attrs.get("column_units"))
 
     def __repr__(self):
         return f"Series({self.name!r}, value {self.value.shape} {self.value.dtype}, unit {self.unit!r})"
@@ -81,6 +85,9 @@ class Series:
                 coords[f"q{k + 1}"] = ax
             rest = rest[self.grid.K:]
         dims += [f"{self.name}_dim{i}" for i in range(len(rest))]
+        if self.columns is not None and rest and rest[-1] == len(self.columns):
+            dims[-1] = f"{self.name}_column"
+            coords[dims[-1]] = self.columns
         return xr.DataArray(self.value, dims=dims, coords=coords, name=self.name,
                             attrs={"unit": self.unit, "description": self.description})
 
@@ -116,6 +123,13 @@ class _File:
     def _attrs(self, obj):
         """Every attribute of obj, strings decoded, each size-checked."""
         return {k: self._r.any_attr(obj, k) for k in self._r.attr_names(obj)}
+
+
+def _str_list(v):
+    """A string-array attribute (schema 2: columns, column_units) as a list of str, or None."""
+    if v is None:
+        return None
+    return [str(x) for x in np.atleast_1d(np.asarray(v, dtype=object)).tolist()]
 
 
 def _parse_ini(path, text):
@@ -198,6 +212,8 @@ class Results(_File):
         ds = r.dataset("step", "int", (None,), clock)
         S = ds.shape[0]
         dt = r.dataset("time", "float", (S,), clock)
+        if r.has("value", clock):  # schema 2: the H5MD element's value, the learning time itself
+            r.dataset("value", "float", (S,), clock)
         self.step = r.read(ds).astype(np.int64)
         self.time = r.read(dt).astype(float)
         if S and ((self.step < 0).any() or (np.diff(self.step) <= 0).any()):
@@ -295,6 +311,7 @@ class Results(_File):
     def _check_particles(self):
         r = self._r
         self._particles = None
+        self.box = None
         if not r.has("particles"):
             return
         pos = r.group("particles/networks/position") if r.has("particles/networks/position") else None
@@ -306,6 +323,17 @@ class Results(_File):
             self._fail(f"/particles/networks/position holds {n_sub} networks, more than M = {self.M}")
         ids = r.dataset("particles/networks/id", "int", (n_sub,))
         self._particles = (d, ids)
+        # schema 2: the H5MD box (dimension K, boundary per axis, edges if periodic)
+        self.box = None
+        if r.has("particles/networks/box"):
+            b = r.group("particles/networks/box")
+            if r.attr(b, "dimension", "int") != self.K:
+                self._fail(f"/particles/networks/box dimension differs from K = {self.K}")
+            boundary = _str_list(r.any_attr(b, "boundary"))
+            if len(boundary) != self.K or any(x not in ("periodic", "none") for x in boundary):
+                self._fail(f"/particles/networks/box boundary = {boundary} is not periodic/none per axis")
+            edges = r.read(r.dataset("edges", "float", (self.K,), b)) if r.has("edges", b) else None
+            self.box = {"dimension": self.K, "boundary": boundary, "edges": edges}
 
     def _burn_in(self, par):
         r = self._r
