@@ -12,7 +12,7 @@ namespace gcnn {
 std::string log_path(const Config& c) {
   const std::string& out = c.output;
   const bool h5 = out.size() > 3 && out.compare(out.size() - 3, 3, ".h5") == 0;
-  return (h5 ? out.substr(0, out.size() - 3) : out) + ".log";
+  return (h5 ? out.substr(0, out.size() - 3) : out) + ".gcnn.log";
 }
 
 // A stream buffer that passes every character to the terminal's buffer and

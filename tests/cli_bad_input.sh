@@ -15,7 +15,7 @@ expect() {  # expect "needle" args...
   if [ $rc -ne 2 ]; then echo "FAIL ($*): exit $rc, want 2"; cat "$dir/stderr"; fail=1; return; fi
   if ! grep -qF -- "$needle" "$dir/stderr"; then echo "FAIL ($*): message lacks '$needle':"; cat "$dir/stderr"; fail=1; return; fi
   if [ "$(grep -c 'gcnn: error' "$dir/stderr")" -ne 1 ]; then echo "FAIL ($*): want exactly one message"; cat "$dir/stderr"; fail=1; return; fi
-  if [ -e "$out" ] || [ -e "$dir/out.log" ]; then echo "FAIL ($*): wrote $out or its log"; fail=1; return; fi
+  if [ -e "$out" ] || [ -e "$dir/out.gcnn.log" ]; then echo "FAIL ($*): wrote $out or its log"; fail=1; return; fi
   echo "ok: $* -> $(head -1 "$dir/stderr")"
 }
 o="--output $dir/out.h5"

@@ -3,7 +3,9 @@
 // `gcnn run` on std::cout and std::cerr (the echoed configuration, progress
 // and ETA lines, warnings, checkpoints, the timing table, the summary, the
 // error that ended it) is also written to a plain text file beside the
-// results file: out.h5 -> out.log.
+// results file: out.h5 -> out.gcnn.log (not out.log, the name scripts give
+// to `mpirun ... --output out.h5 > out.log`: under mpirun a rank's stdout is
+// a pipe, so it cannot see that the two are one file).
 //
 // The file belongs to the run that holds the results file's lock: until
 // open() (called once the lock is taken) the text is kept in memory, so a
@@ -22,7 +24,7 @@
 
 namespace gcnn {
 
-// output.file without ".h5", plus ".log".
+// output.file without ".h5", plus ".gcnn.log".
 std::string log_path(const Config& c);
 
 class RunLog {

@@ -4,7 +4,7 @@
 #     exits 75 before the limit, with a message naming run.max_hours; a
 #     resume (with the limit lifted) completes with the digest of an
 #     uninterrupted run;
-#   - the log file beside the results file (out.h5 -> out.log) holds what
+#   - the log file beside the results file (out.h5 -> out.gcnn.log) holds what
 #     rank 0 printed: the configuration, progress lines, the stop message and
 #     the timing table; the resume appends after a second header line with
 #     the summary; a fresh run with --overwrite replaces it.
@@ -36,14 +36,14 @@ elapsed=$(sed -n 's/.*reached: \([0-9.]*\) s elapsed.*/\1/p' a.out)
 awk -v e="$elapsed" -v l="$limit_s" 'BEGIN { exit !(e > 0 && e < l) }' || fail "decided at '$elapsed' s, limit $limit_s s"
 echo "ok   stopped at step $step, decided $elapsed s into the process (mpirun: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s)"
 
-[ -f a.log ] || fail "no log file a.log beside a.h5"
+[ -f a.gcnn.log ] || fail "no log file a.gcnn.log beside a.h5"
 for pat in "^==== gcnn .* fresh run" "^\[model\]" "^\[gcnn\] step " "run.max_hours = $limit_h" "^---- timing" \
            "^learning "; do
-  grep -q -- "$pat" a.log || { cat a.log >&2; fail "a.log lacks '$pat'"; }
+  grep -q -- "$pat" a.gcnn.log || { cat a.gcnn.log >&2; fail "a.gcnn.log lacks '$pat'"; }
 done
-missing=$(grep -vxF -f a.log a.out)
-[ -z "$missing" ] || fail "lines printed on stdout but not in a.log: $missing"
-echo "ok   a.log has the header, configuration, progress lines, the stop message and the timing table"
+missing=$(grep -vxF -f a.gcnn.log a.out)
+[ -z "$missing" ] || fail "lines printed on stdout but not in a.gcnn.log: $missing"
+echo "ok   a.gcnn.log has the header, configuration, progress lines, the stop message and the timing table"
 
 # The limit is stored with the run's configuration and a resumed process gets
 # its own; lifted here (run.max_hours may change on resume) to finish at once.
@@ -54,11 +54,11 @@ da=$(digest_of_log b.out) dr=$(digest_of_log ref.out)
 [ -n "$dr" ] && [ "$da" = "$dr" ] || fail "resumed digest '$da' != uninterrupted '$dr'"
 echo "ok   resumed after the time limit: digest $da = uninterrupted"
 
-[ "$(grep -c '^==== gcnn' a.log)" = 2 ] && grep -q "^==== gcnn .* resumed from .* at step $step" a.log &&
-  grep -q "^digest $da" a.log && grep -q "^\[gcnn\] step " a.log || { cat a.log >&2; fail "a.log after resume"; }
-echo "ok   the resume appended to a.log after a second header, with the summary"
+[ "$(grep -c '^==== gcnn' a.gcnn.log)" = 2 ] && grep -q "^==== gcnn .* resumed from .* at step $step" a.gcnn.log &&
+  grep -q "^digest $da" a.gcnn.log && grep -q "^\[gcnn\] step " a.gcnn.log || { cat a.gcnn.log >&2; fail "a.gcnn.log after resume"; }
+echo "ok   the resume appended to a.gcnn.log after a second header, with the summary"
 
 mpi "$gcnn" run --config run.ini --output a.h5 --overwrite --run.steps 10 --checkpoint.every 0 > c.out 2>&1 ||
   { cat c.out >&2; fail "overwrite run failed"; }
-[ "$(grep -c '^==== gcnn' a.log)" = 1 ] && ! grep -q "max_hours = $limit_h (" a.log || fail "--overwrite kept the old log"
-echo "ok   --overwrite replaced a.log"
+[ "$(grep -c '^==== gcnn' a.gcnn.log)" = 1 ] && ! grep -q "max_hours = $limit_h (" a.gcnn.log || fail "--overwrite kept the old log"
+echo "ok   --overwrite replaced a.gcnn.log"
