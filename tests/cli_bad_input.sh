@@ -60,12 +60,12 @@ expect "needs more than the grid" solve --solver.potential harmonic --grid.n 4 $
 expect "grid too coarse for the potential: cell size" solve --solver.potential harmonic --solver.hbar 0.01 --grid.n 20 $o
 expect "cannot open" verify --results "$dir/junk.h5"
 # A grid too coarse for the learning equilibrium verify compares with is
-# refused by run and config before anything is written (16 cells resolve the
+# refused by run and config before anything is written (24 cells resolve the
 # demo's double well, 12 do not), and runs with grid.check = false.
 expect "raise grid.n" run --grid.n 12 $o
 expect "grid too coarse for the potential" config --grid.n 12
-if "$mpiexec" --oversubscribe -n 2 "$gcnn" config --grid.n 16 > /dev/null 2> "$dir/stderr"; then echo "ok: config --grid.n 16"
-else echo "FAIL: config --grid.n 16 refused"; cat "$dir/stderr"; fail=1; fi
+if "$mpiexec" --oversubscribe -n 2 "$gcnn" config --grid.n 24 > /dev/null 2> "$dir/stderr"; then echo "ok: config --grid.n 24"
+else echo "FAIL: config --grid.n 24 refused"; cat "$dir/stderr"; fail=1; fi
 if "$mpiexec" --oversubscribe -n 2 "$gcnn" run --grid.n 12 --grid.check false --model.M 8 --model.rho 4 --run.steps 2 \
      --run.progress_seconds 0 --checkpoint.at_end false --output "$dir/coarse.h5" > /dev/null 2> "$dir/stderr"; then
   echo "ok: run --grid.n 12 --grid.check false"
