@@ -33,7 +33,10 @@ step=$(sed -n 's/.*reached.*checkpointed at step \([0-9]*\);.*/\1/p' a.out)
 # rank 0 decided before the limit, counted from its process's start (mpirun's
 # own start-up, seconds on a busy machine, is not part of it).
 elapsed=$(sed -n 's/.*reached: \([0-9.]*\) s elapsed.*/\1/p' a.out)
-awk -v e="$elapsed" -v l="$limit_s" 'BEGIN { exit !(e > 0 && e < l) }' || fail "decided at '$elapsed' s, limit $limit_s s"
+# On a machine so busy that the setup alone outlasts the limit, the only
+# right decision is to stop after the first step.
+awk -v e="$elapsed" -v l="$limit_s" 'BEGIN { exit !(e > 0 && e < l) }' || [ "$step" = 1 ] ||
+  fail "decided at '$elapsed' s (step $step), limit $limit_s s"
 echo "ok   stopped at step $step, decided $elapsed s into the process (mpirun: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s)"
 
 [ -f a.gcnn.log ] || fail "no log file a.gcnn.log beside a.h5"
