@@ -192,7 +192,8 @@ int cmd_bench(int argc, char** argv, const Comm& comm) {
   if (!req.extra_value("bench.checkpoint").empty()) return bench_checkpoint(req, comm, req.extra_value("bench.checkpoint"));
   if (req.help) {
     if (comm.root())
-      std::cout << "usage: mpirun -np P gcnn bench [--model.M 16384] [--model.K 2] [--bench.steps 50]\n"
+      std::cout << help_text("bench") << "\n"
+                << "usage: mpirun -np P gcnn bench [--model.M 16384] [--model.K 2] [--bench.steps 50]\n"
                    "Prints neuron-updates/s per core for the learning step (mean, sampled, mala), neuron-moves/s\n"
                    "per core for an exchange sweep, the efficiency of P ranks against 1 and bytes per neuron.\n"
                    "       mpirun -np P gcnn bench --bench.checkpoint DIR [--model.M 781250] [--bench.repeat 3]\n"

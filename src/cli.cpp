@@ -14,7 +14,9 @@
 #include "gcnn/h5.hpp"
 #include "gcnn/memory_estimate.hpp"
 #include "gcnn/run_control.hpp"
+#include "gcnn/run_log.hpp"
 #include "gcnn/simulation.hpp"
+#include "gcnn/solve_setup.hpp"
 
 namespace gcnn {
 
@@ -135,17 +137,10 @@ void check_output_path(const Config& c, const Comm& comm) {
 
 }  // namespace
 
-int cmd_run(int argc, char** argv, const Comm& comm) {
-  CliRequest req = parse_command_line(argc, argv, {"resume"});
-  if (req.help) {
-    if (comm.root())
-      std::cout << help_text("run")
-                << "\nrestart:\n  --resume PATH|latest   continue a run from a checkpoint file, or from the newest\n"
-                   "                         valid one in the run's checkpoint directory (see README \"Restart\")\n";
-    return kExitOk;
-  }
-  if (!req.positional.empty()) throw ConfigError("gcnn run takes no positional argument ('" + req.positional[0] + "')");
-  const SignalGuard signals;  // from the first instant: a signal during setup or load exits 75 cleanly
+namespace {
+
+// A fresh run, or the resume of one; `log` is the run's log file.
+int run_or_resume(CliRequest& req, const Comm& comm, RunLog& log) {
   const std::string resume_arg = req.extra_value("resume");
   const Config user = load_config(req, comm);
   check_output_path(user, comm);
@@ -154,7 +149,8 @@ int cmd_run(int argc, char** argv, const Comm& comm) {
       throw ConfigError("output file '" + user.output + "' exists; pass --overwrite to replace it, --output to " +
                         "choose another, or --resume latest to continue its run");
     check_memory(user, comm, false, std::cout);  // before any allocation: refuse what cannot fit
-    const RunResult r = run_simulation(user, comm, req.overwrite, std::cout);
+    check_grid_resolves(user, comm);             // a grid verify could not use: refused now, not after the run
+    const RunResult r = run_simulation(user, comm, req.overwrite, std::cout, nullptr, &log);
     return r.interrupted ? kExitCheckpointed : kExitOk;
   }
 
@@ -198,26 +194,52 @@ int cmd_run(int argc, char** argv, const Comm& comm) {
     merge_config_text(stored, res.meta.config_ini, path);
     res.original_output = make_config(stored.raw).output;
     res.path = path;
-    const RunResult r = run_simulation(cfg, comm, req.overwrite, std::cout, &res);
+    const RunResult r = run_simulation(cfg, comm, req.overwrite, std::cout, &res, &log);
     return r.interrupted ? kExitCheckpointed : kExitOk;
   }
   return kExitFailure;  // not reached
 }
 
+}  // namespace
+
+int cmd_run(int argc, char** argv, const Comm& comm) {
+  CliRequest req = parse_command_line(argc, argv, {"resume"});
+  if (req.help) {
+    if (comm.root())
+      std::cout << help_text("run")
+                << "\nrestart:\n  --resume PATH|latest   continue a run from a checkpoint file, or from the newest\n"
+                   "                         valid one in the run's checkpoint directory (see README \"Restart\")\n";
+    return kExitOk;
+  }
+  if (!req.positional.empty()) throw ConfigError("gcnn run takes no positional argument ('" + req.positional[0] + "')");
+  const SignalGuard signals;  // from the first instant: a signal during setup or load exits 75 cleanly
+  RunLog log(comm);           // rank 0's output, also to the log file once the run owns its files
+  try {
+    return run_or_resume(req, comm, log);
+  } catch (const std::exception& e) {
+    log.note_error(e.what());  // main prints it on stderr
+    throw;
+  }
+}
+
 int cmd_config(int argc, char** argv, const Comm& comm) {
   CliRequest req = parse_command_line(argc, argv);
   if (req.help) {
-    if (comm.root()) std::cout << "usage: gcnn config [--config FILE] [--section.key VALUE ...]\n"
-                                  "Validates the configuration and prints every parameter as INI.\n";
+    if (comm.root()) std::cout << help_text("config");
     return kExitOk;
   }
   const Config cfg = load_config(req, comm);
+  check_grid_resolves(cfg, comm);
   if (comm.root()) std::cout << config_echo(cfg);
   return kExitOk;
 }
 
 int cmd_digest(int argc, char** argv, const Comm& comm) {
   CliRequest req = parse_command_line(argc, argv);
+  if (req.help) {
+    if (comm.root()) std::cout << help_text("digest");
+    return kExitOk;
+  }
   if (req.positional.size() != 1) throw ConfigError("usage: gcnn digest FILE");
   const std::string path = req.positional[0];
   std::string text;

@@ -146,10 +146,48 @@ ParamSpec output(ParamSpec s) {
 }
 }  // namespace
 
+namespace {
+// Which subcommands read each section (per-command --help). `run` builds the
+// ensemble; `solve` needs the model's Omega (model, learning: m = 1/gamma and
+// hbar = 2 T_q; observables.hbar_scale for hbar = mu), the grid and its
+// output; `verify` takes the run's configuration from the results file and
+// reads only its own section and the PETSc options from the command line;
+// `bench` builds an ensemble like run (its own --bench.* options aside).
+const std::vector<std::pair<std::string, std::vector<std::string>>>& section_users() {
+  static const std::vector<std::pair<std::string, std::vector<std::string>>> table = {
+      {"model", {"run", "solve", "bench"}},  {"learning", {"run", "solve", "bench"}},
+      {"exchange", {"run", "bench"}},        {"init", {"run", "bench"}},
+      {"quench", {"run"}},                   {"run", {"run", "bench"}},
+      {"grid", {"run", "solve", "bench"}},   {"observables", {"run", "solve", "bench"}},
+      {"output", {"run", "solve"}},          {"checkpoint", {"run"}},
+      {"solver", {"solve"}},                 {"verify", {"verify"}},
+  };
+  return table;
+}
+// Keys read beyond their section's commands.
+const std::vector<std::pair<std::string, std::string>> kAlsoUsedBy = {{"solver.petsc", "verify"}};
+
+void set_users(std::vector<ParamSpec>& specs) {
+  for (ParamSpec& s : specs) {
+    const std::string sec = s.name.substr(0, s.name.find('.'));
+    for (const auto& [section, commands] : section_users())
+      if (section == sec) s.commands = commands;
+    if (s.commands.empty()) throw std::logic_error("section of " + s.name + " has no row in section_users()");
+    for (const auto& [key, command] : kAlsoUsedBy)
+      if (key == s.name) s.commands.push_back(command);
+  }
+}
+}  // namespace
+
+bool ParamSpec::used_by(const std::string& command) const {
+  return command == "config" || std::find(commands.begin(), commands.end(), command) != commands.end();
+}
+
 // The defaults are the built-in demo: a 1-D double-well ensemble of 4096
 // networks that equilibrates in well under a minute on two cores.
 const std::vector<ParamSpec>& parameter_specs() {
-  static const std::vector<ParamSpec> specs = {
+  static const std::vector<ParamSpec> specs = [] {
+    std::vector<ParamSpec> specs = {
       num("model.M", &Config::M, "4096", "networks", "ensemble size M", 1, 1e15),
       num("model.K", &Config::K, "1", "1", "dimension K of the trainable vector q", 1, 3),
       num("model.rho", &Config::rho, "64", "neurons/network", "neurons per network; R = rho*M", 1, 1e6),
@@ -193,9 +231,15 @@ const std::vector<ParamSpec>& parameter_specs() {
       num("run.seed", &Config::seed, "20211", "1", "seed of every random stream", 0, 1.8e19),
       output(num("run.progress_seconds", &Config::progress_seconds, "5", "s", "wall-clock interval of progress lines (0: none)", 0, kInf,
           false, true)),
+      output(num("run.max_hours", &Config::max_hours, "0", "h",
+          "wall-time limit of this process: checkpoint and exit 75 before it (0: none; as mdrun -maxh)", 0, kInf,
+          false, true)),
       per_dim("grid.lo", &Config::grid_lo, "-2.5", "q", "lower grid edge (1 or K values)", -1e6, 1e6),
       per_dim("grid.hi", &Config::grid_hi, "2.5", "q", "upper grid edge (1 or K values)", -1e6, 1e6),
       per_dim("grid.n", &Config::grid_n, "100", "cells", "grid cells per dimension (1 or K values)", 2, 1e6),
+      output(flag("grid.check", &Config::grid_check, "true",
+                  "run, config: refuse a grid too coarse for the learning equilibrium gcnn verify compares with "
+                  "(false: run anyway, for runs never verified; verify will refuse the file)")),
       output(num("observables.sample_every", &Config::sample_every, "50", "steps", "steps between samples", 1, 1e14)),
       num("observables.n_max", &Config::n_max, "0", "neurons", "upper edge of the N histogram (0: 4*rho)", 0, 1e7),
       num("observables.hbar_min", &Config::hbar_min, "0.01", "energy time", "smallest hbar of the coherence scan", 0, kInf,
@@ -243,7 +287,10 @@ const std::vector<ParamSpec>& parameter_specs() {
       output(num("verify.dynamics_samples", &Config::verify_dynamics_samples, "20", "samples", "verify: samples compared after a quench or t = 0", 2,
           1e6)),
       output(text("solver.petsc", &Config::solver_petsc, "", "extra PETSc options, e.g. \"-ksp_type gmres -pc_type ilu\"")),
-  };
+    };
+    set_users(specs);
+    return specs;
+  }();
   return specs;
 }
 
@@ -450,7 +497,7 @@ Config make_config(const std::vector<std::pair<std::string, std::string>>& raw) 
   std::set<std::string> known;
   for (auto& s : parameter_specs()) known.insert(s.name);
   for (auto& [k, v] : given)
-    if (!known.count(k)) throw ConfigError("unknown key '" + k + "' (gcnn run --help lists every key)");
+    if (!known.count(k)) throw ConfigError("unknown key '" + k + "' (gcnn config --help lists every key)");
 
   Config c;
   std::map<std::string, std::string> text;
@@ -498,7 +545,7 @@ CliRequest parse_command_line(int argc, const char* const* argv, const std::vect
   try {
     po::store(po::command_line_parser(argc, argv).options(d).positional(pos).run(), vm);
   } catch (const po::error& e) {
-    throw ConfigError(std::string("command line: ") + e.what() + " (gcnn --help lists every option)");
+    throw ConfigError(std::string("command line: ") + e.what() + " (gcnn COMMAND --help lists its options)");
   }
   req.help = vm.count("help") > 0;
   req.version = vm.count("version") > 0;
@@ -520,7 +567,7 @@ void merge_config_text(CliRequest& req, const std::string& ini_text, const std::
     po::store(po::parse_config_file(in, file_options(), false), vm);
   } catch (const po::unknown_option& e) {
     throw ConfigError("config file '" + origin + "': unknown key '" + e.get_option_name() +
-                      "' (gcnn run --help lists every key)");
+                      "' (gcnn config --help lists every key)");
   } catch (const po::error& e) {
     throw ConfigError("config file '" + origin + "': " + e.what());
   }
@@ -529,27 +576,56 @@ void merge_config_text(CliRequest& req, const std::string& ini_text, const std::
     if (vm.count(s.name)) req.raw.emplace_back(s.name, vm[s.name].as<std::string>());
 }
 
+namespace {
+// Subcommand usage lines: the top-level help lists them, each --help starts with its own.
+const std::vector<std::pair<std::string, std::string>> kCommandUsage = {
+    {"run", "run [--config FILE] [--output FILE.h5] [--resume PATH|latest] [--key VALUE ...]\n"
+            "           simulate the grand canonical ensemble and write a results file (the default command)"},
+    {"solve", "solve [--config FILE] [--output FILE.h5] [--key VALUE ...]\n"
+              "           solve the derived Schroedinger / Fokker-Planck equations with PETSc/SLEPc"},
+    {"verify", "verify --results FILE [--verify.KEY VALUE ...]\n"
+               "           check a results file against docs/model.md section 6"},
+    {"digest", "digest FILE\n           print the state digest stored in a results or checkpoint file"},
+    {"config", "config [--config FILE] [--key VALUE ...]\n"
+               "           validate a configuration (values, grid resolution) and print it complete, as INI"},
+    {"bench", "bench [--bench.steps N | --bench.checkpoint DIR | --bench.solver 1|noeig] [--key VALUE ...]\n"
+              "           print throughput figures of the hot loops"},
+    {"version", "version, --version\n           print the version, the build and the library versions"},
+};
+}  // namespace
+
 std::string help_text(const std::string& command) {
   std::ostringstream o;
-  o << "usage: gcnn <command> [options]\n\n"
-       "commands:\n"
-       "  run      simulate the grand canonical ensemble and write a results file\n"
-       "  solve    solve the derived Schroedinger / Fokker-Planck equations with PETSc/SLEPc\n"
-       "  verify   check a results file against docs/model.md section 6: gcnn verify --results FILE\n"
-       "  digest   print the state digest stored in a results or checkpoint file: gcnn digest FILE\n"
-       "  config   validate a configuration and print it complete, as INI\n"
-       "  bench    print throughput figures of the hot loops\n\n"
-       "common options:\n"
+  if (command.empty()) {
+    o << "usage: gcnn <command> [options]   (mpirun -np P gcnn ... for more ranks)\n\ncommands:\n";
+    for (const auto& [name, usage] : kCommandUsage) o << "  gcnn " << usage << "\n";
+    o << "\ngcnn <command> --help lists the options and configuration keys that command reads;\n"
+         "gcnn config --help lists every key with the commands that read it.\n";
+    return o.str();
+  }
+  for (const auto& [name, usage] : kCommandUsage)
+    if (name == command) o << "usage: gcnn " << usage << "\n\n";
+  const bool keys = std::any_of(parameter_specs().begin(), parameter_specs().end(),
+                                [&](const ParamSpec& s) { return s.used_by(command); });
+  if (!keys) return o.str();
+  o << "options:\n"
        "  --config FILE   INI file; [section] key = value, keys as listed below\n"
-       "  --output FILE   same as --output.file\n"
-       "  --overwrite     replace an existing output file\n"
-       "  --help, --version\n"
-       "  --<section>.<key> VALUE overrides the config file, e.g. --model.mu -2\n\n";
-  o << "parameters (" << (command.empty() ? "all commands" : command) << "):\n";
+    << (std::any_of(parameter_specs().begin(), parameter_specs().end(),
+                    [&](const ParamSpec& s) { return s.name == "output.file" && s.used_by(command); })
+            ? "  --output FILE   same as --output.file\n  --overwrite     replace an existing output file\n"
+            : "")
+    << "  --<section>.<key> VALUE overrides the config file, e.g. --model.mu -2\n\n";
+  o << "parameters read by gcnn " << command << ":\n";
   for (auto& s : parameter_specs()) {
+    if (!s.used_by(command)) continue;
     o << "  " << s.name << "\n      " << s.help << "\n      default " << (s.def.empty() ? "(empty)" : s.def)
       << "; unit " << s.unit << "; allowed " << s.range_text()
-      << (s.affects == Affects::Output ? "; may change on --resume" : "") << "\n";
+      << (s.affects == Affects::Output && command == "run" ? "; may change on --resume" : "");
+    if (command == "config") {
+      o << "; read by";
+      for (const std::string& c : s.commands) o << " " << c;
+    }
+    o << "\n";
   }
   return o.str();
 }

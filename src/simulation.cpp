@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cmath>
+#include <ctime>
 #include <cstring>
 #include <cstdio>
 #include <ostream>
@@ -17,6 +18,8 @@
 #include "gcnn/results_file.hpp"
 #include "gcnn/run_control.hpp"
 #include "gcnn/run_lock.hpp"
+#include "gcnn/run_log.hpp"
+#include "gcnn/version.hpp"
 #include "gcnn/schedule.hpp"
 
 namespace gcnn {
@@ -59,8 +62,8 @@ namespace {
 // from (open_results, attach_ensemble); everything after is one path.
 class Run {
  public:
-  Run(const Config& cfg, const Comm& comm, bool overwrite, std::ostream& log, Resume* resume)
-      : cfg_(cfg), comm_(comm), log_(log), overwrite_(overwrite), resume_(resume), root_(comm.root()),
+  Run(const Config& cfg, const Comm& comm, bool overwrite, std::ostream& log, Resume* resume, RunLog* log_file)
+      : cfg_(cfg), comm_(comm), log_(log), log_file_(log_file), overwrite_(overwrite), resume_(resume), root_(comm.root()),
         t0_(MPI_Wtime()), run_id_(resume ? resume->meta.run_id : make_run_id(comm)),
         start_(resume ? resume->meta.step : 0), store_(checkpoint_dir(cfg), static_cast<int>(cfg.checkpoint_keep), comm),
         last_checkpoint_(resume ? start_ : ~uint64_t{0}) {}
@@ -72,6 +75,7 @@ class Run {
     output_lock_ = std::make_unique<RunLock>(cfg_.output + ".lock", "results file '" + cfg_.output + "'", run_id_,
                                              comm_, log_);
     prepare_checkpoint_dir();
+    open_log_file();
     open_results();
     set_physics(start_);
     if (interrupted_in_setup("analytic Omega")) return res_;
@@ -128,6 +132,20 @@ class Run {
       log_ << "removed " << old.size() << " checkpoint(s) of the overwritten run from " << store_.dir() << "\n";
     }
     comm_.barrier();
+  }
+
+  // The log beside the results file, once this run owns its files: replaced
+  // with the results file (a fresh run with --overwrite), else appended to.
+  void open_log_file() {
+    if (!log_file_) return;
+    char when[32];
+    const std::time_t now = std::time(nullptr);
+    std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    const std::string what = resume_ ? "resumed from " + resume_->path + " at step " + std::to_string(start_)
+                                     : std::string("fresh run");
+    log_file_->open(log_path(cfg_), !resume_ && overwrite_,
+                    "==== gcnn " + std::string(kVersion) + " (git " + kGitSha + ") run " + run_id_ + ": " + what +
+                        ", " + std::to_string(comm_.size()) + " rank(s), " + when + " ====");
   }
 
   // A fresh results file, or the resumed run's file truncated to the checkpoint.
@@ -341,9 +359,12 @@ class Run {
       if (d.stop) {
         res_.interrupted = true;
         res_.signal = d.signal;
-        if (root_)
+        if (root_ && d.signal != 0)
           log_ << "[gcnn] signal " << d.signal << " (" << strsignal(d.signal) << "): checkpointed at step " << s + 1
                << "; continue with --resume latest\n" << std::flush;
+        else if (root_)
+          log_ << "[gcnn] " << d.why << ": checkpointed at step " << s + 1 << "; continue with --resume latest\n"
+               << std::flush;
         break;
       }
       const double now = MPI_Wtime();
@@ -412,6 +433,7 @@ class Run {
   const Config& cfg_;
   const Comm& comm_;
   std::ostream& log_;
+  RunLog* log_file_;
   const bool overwrite_;
   Resume* resume_;
   const bool root_;
@@ -440,8 +462,9 @@ class Run {
 
 }  // namespace
 
-RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, std::ostream& log, Resume* resume) {
-  return Run(cfg, comm, overwrite, log, resume).run();
+RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, std::ostream& log, Resume* resume,
+                         RunLog* log_file) {
+  return Run(cfg, comm, overwrite, log, resume, log_file).run();
 }
 
 }  // namespace gcnn

@@ -6,6 +6,7 @@
 #include <numbers>
 #include <string>
 
+#include "gcnn/schedule.hpp"
 #include "gcnn/solver_potential.hpp"
 
 namespace gcnn {
@@ -42,6 +43,25 @@ SolveSetup make_solve_setup(const Config& c, const Comm& comm) {
                           "; raise grid.n or shrink [grid.lo, grid.hi]");
   }
   return s;
+}
+
+void check_grid_resolves(const Config& c, const Comm& comm) {
+  if (!c.grid_check) return;
+  std::vector<uint64_t> steps{0};
+  if (c.quench_step > 0 && tagged_networks(c) == 0) steps.push_back(static_cast<uint64_t>(c.quench_step));
+  for (const uint64_t step : steps) {
+    Config x = physics_at(c, step);
+    x.solver_potential = "learning_equilibrium";  // what verify compares with (verify::with)
+    x.solver_hbar = HbarChoice{};                 // nelson: 2 T_q
+    try {
+      make_solve_setup(x, comm);
+    } catch (const ConfigError& e) {
+      throw ConfigError(std::string(e.what()) + " (the learning equilibrium" +
+                        (step > 0 ? " after the quench" : "") +
+                        " that gcnn verify compares the run with, on the run's grid: grid.lo, grid.hi, grid.n; "
+                        "grid.check = false runs it anyway, unverifiable)");
+    }
+  }
 }
 
 }  // namespace gcnn

@@ -116,8 +116,8 @@ int cmd_verify(int argc, char** argv, const Comm& comm) {
   CliRequest req = parse_command_line(argc, argv, {"results"});
   if (req.help) {
     if (comm.root())
-      std::cout << "usage: mpirun -np P gcnn verify --results FILE [--verify.burn_in 0.3] [--solver.petsc ...]\n"
-                   "Checks a results file against docs/model.md section 6, prints the verdict table, writes\n"
+      std::cout << help_text("verify")
+                << "\nChecks a results file against docs/model.md section 6, prints the verdict table, writes\n"
                    "/verification into FILE. Exit 0: every Tier-1 row passed; 3: a Tier-1 row failed.\n";
     return kExitOk;
   }

@@ -35,6 +35,7 @@ seed = 4242
 progress_seconds = 0
 [grid]
 n = 12
+check = false
 [observables]
 sample_every = 40
 particles = 7

@@ -22,6 +22,7 @@ seed = 777
 progress_seconds = 0
 [grid]
 n = 10
+check = false
 [observables]
 sample_every = 30
 INI

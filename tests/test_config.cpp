@@ -160,7 +160,7 @@ KV every_parameter_changed(bool tagged) {
       {"init.q_width", "0.5"}, {"init.mode", "two_packets"}, {"init.q_center2", "-0.3,0.4"},
       {"init.fraction2", "0.25"}, {"quench.step", "50"}, {"quench.shift", "0.2"}, {"quench.dense_every", "2"},
       {"quench.dense_steps", "20"}, {"run.steps", "100"}, {"run.seed", "12345678901234567890"},
-      {"run.progress_seconds", "0"}, {"grid.lo", "-2,-3"}, {"grid.hi", "3"}, {"grid.n", "20,30"},
+      {"run.progress_seconds", "0"}, {"run.max_hours", "2.5"}, {"grid.lo", "-2,-3"}, {"grid.hi", "3"}, {"grid.n", "20,30"}, {"grid.check", "false"},
       {"observables.sample_every", "7"}, {"observables.n_max", "40"}, {"observables.hbar_min", "0.02"},
       {"observables.hbar_max", "5"}, {"observables.hbar_n", "10"}, {"observables.hbar_scale", "2"},
       {"observables.sector_exact_max", "100"}, {"observables.particles", "5"}, {"observables.nq_cells", "4"},
@@ -246,7 +246,7 @@ TEST(Config, EachParameterBindsItsOwnMember) {
 }
 
 // The keys a resumed run may change are exactly the ones that do not move
-// the trajectory: run length, output, sampling interval, checkpoints, and
+// the trajectory: run length and wall-time limit, the grid check, output, sampling interval, checkpoints, and
 // the solver and verify settings that only read results.
 TEST(Config, OnlyOutputParametersMayChangeOnResume) {
   std::set<std::string> output;
@@ -255,7 +255,8 @@ TEST(Config, OnlyOutputParametersMayChangeOnResume) {
   for (const gcnn::ParamSpec& s : gcnn::parameter_specs()) {
     const std::string sec = s.name.substr(0, s.name.find('.'));
     const bool want = sec == "checkpoint" || sec == "solver" || sec == "verify" || s.name == "run.steps" ||
-                      s.name == "run.progress_seconds" || s.name == "output.file" ||
+                      s.name == "run.progress_seconds" || s.name == "run.max_hours" || s.name == "output.file" ||
+                      s.name == "grid.check" ||
                       s.name == "observables.sample_every";
     EXPECT_EQ(output.count(s.name) == 1, want) << s.name;
   }

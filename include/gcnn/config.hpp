@@ -46,6 +46,10 @@ struct ParamSpec {
   std::function<bool(const Config&, const Config&)> same;
   // Lists of 1 or K values (one is broadcast to all K dimensions); empty otherwise.
   std::function<void(const ParamSpec&, Config&, const std::string&)> fit_to_K;
+  // The subcommands that read it ("run", "solve", "verify", "bench"), from
+  // its section's row of section_users() (config.cpp); `gcnn config` reads all.
+  std::vector<std::string> commands;
+  bool used_by(const std::string& command) const;
   std::string range_text() const;
 };
 
@@ -113,11 +117,13 @@ struct RunParams {
   int64_t steps = 0;
   uint64_t seed = 0;
   double progress_seconds = 5;
+  double max_hours = 0;  // wall-time limit of one process (0: none), run_control.hpp
 };
 // [grid] observation grid; also the solver grid and the periodic box
 struct GridParams {
   std::vector<double> grid_lo, grid_hi;  // size K
   std::vector<int64_t> grid_n;           // size K
+  bool grid_check = true;  // refuse a grid too coarse for verify's learning equilibrium (solve_setup.hpp)
   int64_t grid_cells() const;
   double cell_volume() const;
 };
@@ -193,6 +199,9 @@ struct CliRequest {
 CliRequest parse_command_line(int argc, const char* const* argv,
                               const std::vector<std::string>& extra_flags = {});
 void merge_config_text(CliRequest& req, const std::string& ini_text, const std::string& origin);
+// `gcnn COMMAND --help`: usage, the common options and the keys COMMAND
+// reads ("config": every key, with the commands that read it); "" (gcnn
+// --help): the subcommands and the common options.
 std::string help_text(const std::string& command);
 std::string config_echo(const Config& c);  // INI text that reproduces the run
 

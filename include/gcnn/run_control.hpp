@@ -2,12 +2,14 @@
 // When the run loop checkpoints and when it stops early.
 //
 // Triggers: every `checkpoint.every` steps, every `checkpoint.minutes` of
-// wall time (rank 0's clock), at the last step, and on SIGTERM, SIGUSR1 or
-// SIGINT. A signal only sets a flag; once per step all ranks agree on the
+// wall time (rank 0's clock), at the last step, on SIGTERM, SIGUSR1 or
+// SIGINT, and before `run.max_hours` of wall time since the start of the
+// process would pass (rank 0's clock; it stops like a signal, exit 75). A signal only sets a flag; once per step all ranks agree on the
 // flags with one small allreduce, so every rank checkpoints at the same step
 // and nobody acts on a signal that another rank has not seen yet.
 #include <csignal>
 #include <cstdint>
+#include <string>
 
 #include "gcnn/config.hpp"
 #include "gcnn/mpi_env.hpp"
@@ -32,6 +34,39 @@ class SignalGuard {
 // installed (0: none). Setup stages call it to stop before any step.
 int agreed_signal(const Comm& comm);
 
+// Wall-clock seconds since this process started (its static initialisation).
+double process_seconds();
+
+// Bytes of a checkpoint of this configuration (checkpoint.hpp's layout: q and
+// N per network, id, c and K weights per neuron), for the time budget before
+// the first checkpoint has been timed.
+double checkpoint_bytes(const Config& c);
+
+// The time budget of `run.max_hours`: the run stops (checkpointed) after a
+// step when the slowest step seen plus one checkpoint write, with a 25%
+// margin, would no longer fit before the limit. The checkpoint write is
+// timed at each write; before the first it is estimated from the state size
+// at a conservative rate (kAssumedWriteRate plus kAssumedWriteLatency).
+class WallTimeLimit {
+ public:
+  static constexpr double kAssumedWriteRate = 50e6;     // bytes/s: a busy shared file system
+  static constexpr double kAssumedWriteLatency = 0.5;   // s: create, fsync, rename, prune
+  static constexpr double kMargin = 1.25;
+
+  WallTimeLimit(double max_hours, double state_bytes);
+  bool enabled() const { return limit_ > 0; }
+  void step_done(double seconds) { step_max_ = seconds > step_max_ ? seconds : step_max_; }
+  void checkpoint_done(double seconds) { checkpoint_ = seconds; }
+  // Whether, `elapsed` seconds into the process, one more step and a
+  // checkpoint may no longer fit.
+  bool must_stop(double elapsed) const;
+  // "run.max_hours = 0.002 (7.2 s): ..." for the stop message.
+  std::string explain(double elapsed) const;
+
+ private:
+  double max_hours_, limit_, step_max_ = 0, checkpoint_;
+};
+
 class RunControl {
  public:
   RunControl(const Config& c, const Comm& comm);
@@ -42,10 +77,14 @@ class RunControl {
     bool checkpoint = false;  // write a checkpoint after this step
     bool stop = false;        // then leave the loop ("checkpointed, resubmit me")
     int signal = 0;           // the signal that asked for the stop
+    bool time_limit = false;  // run.max_hours asked for the stop
+    std::string why;          // rank 0: the time-limit message
   };
   // Collective, once per completed step `done` (1-based) of `last`.
   Decision after_step(uint64_t done, uint64_t last);
-  void checkpoint_written();  // restarts the wall-clock interval
+  // Restarts the wall-clock interval; times the write just finished (it
+  // began when after_step returned).
+  void checkpoint_written();
 
  private:
   Comm comm_;
@@ -53,6 +92,8 @@ class RunControl {
   double seconds_;
   bool at_end_;
   double last_wall_;
+  double step_end_;  // when the last step (or checkpoint) ended
+  WallTimeLimit limit_;
 };
 
 }  // namespace gcnn

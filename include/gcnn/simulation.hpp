@@ -17,7 +17,7 @@ struct RunResult {
   StateDigest digest;  // of the last step reached
   double wall_seconds = 0;
   double neuron_updates_per_second = 0;
-  bool interrupted = false;  // stopped by a signal after writing a checkpoint
+  bool interrupted = false;  // stopped by a signal or run.max_hours after writing a checkpoint
   int signal = 0;
 };
 
@@ -29,10 +29,13 @@ struct Resume {
   std::string original_output;  // output.file of the checkpointed run
 };
 
+class RunLog;
+
 // Collective. Writes cfg.output (the caller has checked it may be written)
-// and checkpoints; with `resume`, continues that run and appends to its results.
+// and checkpoints; with `resume`, continues that run and appends to its
+// results. With `log_file`, opens it (log_path) once the run owns its files.
 RunResult run_simulation(const Config& cfg, const Comm& comm, bool overwrite, std::ostream& log,
-                         Resume* resume = nullptr);
+                         Resume* resume = nullptr, RunLog* log_file = nullptr);
 
 
 }  // namespace gcnn

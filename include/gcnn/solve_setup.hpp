@@ -22,4 +22,13 @@ struct SolveSetup {
 };
 SolveSetup make_solve_setup(const Config& c, const Comm& comm);  // collective
 
+// Collective. The a-priori resolution checks of make_solve_setup for the
+// learning-equilibrium setup that `gcnn verify` builds from a run of `c`
+// (hbar = 2 T_q, the physics at step 0 and after a collective quench), so
+// that `gcnn run` and `gcnn config` refuse a too-coarse grid before anything
+// is written instead of verify after the run. Throws the ConfigError naming
+// the key to change (grid.n). Nothing with grid.check = false (test and
+// benchmark runs on coarse grids that are never verified).
+void check_grid_resolves(const Config& c, const Comm& comm);
+
 }  // namespace gcnn

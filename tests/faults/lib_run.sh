@@ -20,6 +20,7 @@ seed = 777
 progress_seconds = 0.2
 [grid]
 n = 12
+check = false
 [observables]
 sample_every = 500
 [checkpoint]
