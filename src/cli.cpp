@@ -149,7 +149,7 @@ int run_or_resume(CliRequest& req, const Comm& comm, RunLog& log) {
       throw ConfigError("output file '" + user.output + "' exists; pass --overwrite to replace it, --output to " +
                         "choose another, or --resume latest to continue its run");
     check_memory(user, comm, false, std::cout);  // before any allocation: refuse what cannot fit
-    check_grid_resolves(user, comm);             // a grid verify could not use: refused now, not after the run
+    check_grid_resolves(user, comm, true);  // the post-quench grid now; the start's by the run's own setup
     const RunResult r = run_simulation(user, comm, req.overwrite, std::cout, nullptr, &log);
     return r.interrupted ? kExitCheckpointed : kExitOk;
   }

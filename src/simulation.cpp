@@ -21,6 +21,7 @@
 #include "gcnn/run_log.hpp"
 #include "gcnn/version.hpp"
 #include "gcnn/schedule.hpp"
+#include "gcnn/solve_setup.hpp"
 
 namespace gcnn {
 
@@ -74,11 +75,14 @@ class Run {
     // One writer per run: both locks before anything is created, removed or truncated.
     output_lock_ = std::make_unique<RunLock>(cfg_.output + ".lock", "results file '" + cfg_.output + "'", run_id_,
                                              comm_, log_);
+    // The setup before any file is made or cleared: a grid verify could not
+    // use is refused, and a signal during the setup stops, with nothing written.
+    set_physics(start_);
+    if (interrupted_in_setup("analytic Omega")) return res_;
     prepare_checkpoint_dir();
     open_log_file();
     open_results();
-    set_physics(start_);
-    if (interrupted_in_setup("analytic Omega")) return res_;
+    declare_observables();
     attach_ensemble();
     declare_particles();
     out_->begin_writing();  // a resumed file is changed only from here on, after its validation
@@ -194,8 +198,7 @@ class Run {
                << "), predicted occupied fraction " << gp.predicted_occupancy() << ", sector free energy "
                << gp.sector_method() << "; " << took << "\n" << std::flush;
         }
-        obs_->declare(*out_);
-        if (!out_->appending()) obs_->write_static(*out_, gp);
+        if (!resume_) check_start_grid(gp, phys_);  // verify could not use this grid: refused before any file
       } else if (root_) {
         log_ << "[gcnn] quench at step " << step << ": U centre shifted, kappa x " << cfg_.quench_kappa_factor
              << ", mu = " << phys_.mu << "; predicted occupied fraction now " << gp.predicted_occupancy() << "\n"
@@ -205,6 +208,14 @@ class Run {
     if (!ens_) return;
     set_dynamics();
     for (RestartComponent* p : parts()) p->read_restart(carried.at(p->restart_name()));
+  }
+
+  // The observables' series in the results file and, in a new file, the
+  // analytic tables of the physics at the start (write_static needs only
+  // the tables, so a restored GrandPotential serves).
+  void declare_observables() {
+    obs_->declare(*out_);
+    if (!out_->appending()) obs_->write_static(*out_, GrandPotential(phys_, comm_, gp_tables_));
   }
 
   // The analytic tables of phys_: on a resume the checkpoint's, when it has

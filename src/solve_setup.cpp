@@ -6,6 +6,7 @@
 #include <numbers>
 #include <string>
 
+#include "gcnn/grand_potential.hpp"
 #include "gcnn/schedule.hpp"
 #include "gcnn/solver_potential.hpp"
 
@@ -45,9 +46,21 @@ SolveSetup make_solve_setup(const Config& c, const Comm& comm) {
   return s;
 }
 
-void check_grid_resolves(const Config& c, const Comm& comm) {
+namespace {
+
+// A too-coarse grid's error, saying which equilibrium and how to run anyway.
+ConfigError unverifiable(const ConfigError& e, bool after_quench) {
+  return ConfigError(std::string(e.what()) + " (the learning equilibrium" + (after_quench ? " after the quench" : "") +
+                     " that gcnn verify compares the run with, on the run's grid: grid.lo, grid.hi, grid.n; "
+                     "grid.check = false runs it anyway, unverifiable)");
+}
+
+}  // namespace
+
+void check_grid_resolves(const Config& c, const Comm& comm, bool from_quench) {
   if (!c.grid_check) return;
-  std::vector<uint64_t> steps{0};
+  std::vector<uint64_t> steps;
+  if (!from_quench) steps.push_back(0);
   if (c.quench_step > 0 && tagged_networks(c) == 0) steps.push_back(static_cast<uint64_t>(c.quench_step));
   for (const uint64_t step : steps) {
     Config x = physics_at(c, step);
@@ -56,11 +69,22 @@ void check_grid_resolves(const Config& c, const Comm& comm) {
     try {
       make_solve_setup(x, comm);
     } catch (const ConfigError& e) {
-      throw ConfigError(std::string(e.what()) + " (the learning equilibrium" +
-                        (step > 0 ? " after the quench" : "") +
-                        " that gcnn verify compares the run with, on the run's grid: grid.lo, grid.hi, grid.n; "
-                        "grid.check = false runs it anyway, unverifiable)");
+      throw unverifiable(e, step > 0);
     }
+  }
+}
+
+void check_start_grid(const GrandPotential& gp, const Config& phys) {
+  if (!phys.grid_check) return;
+  const Grid grid(phys);
+  const std::vector<double> pts = grid.centres();
+  const size_t n = static_cast<size_t>(grid.size());
+  std::vector<double> om(n), gr(n * static_cast<size_t>(phys.K));
+  gp.evaluate(pts, om.data(), gr.data(), nullptr);
+  try {
+    check_equilibrium_resolved(grid, phys.K, phys.Tq, om, gr);
+  } catch (const ConfigError& e) {
+    throw unverifiable(e, false);
   }
 }
 

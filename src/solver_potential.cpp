@@ -22,6 +22,27 @@ const SolverPotentialRegistry& solver_potentials() {
   return registry;
 }
 
+// psi_0 = e^{-phi}, phi = Omega/(2 T_q): where p_eq matters, phi may change
+// by at most 3 per cell.
+void check_equilibrium_resolved(const Grid& grid, int K, double Tq, const std::vector<double>& om,
+                                const std::vector<double>& gr) {
+  const auto pts = grid.centres();
+  const double inv = 1.0 / (2.0 * Tq);
+  const double om_min = *std::min_element(om.begin(), om.end());
+  double worst = 0, where = 0;
+  for (size_t g = 0; g < om.size(); ++g) {
+    if ((om[g] - om_min) / Tq > 8) continue;  // p_eq below e^-8 of its peak: the tail need not be resolved
+    for (int k = 0; k < K; ++k) {
+      const double x = std::fabs(gr[g * K + k]) * inv * grid.h(k);
+      if (x > worst) { worst = x; where = pts[g * K + k]; }
+    }
+  }
+  if (worst > 3.0)
+    throw ConfigError("grid too coarse for the potential: sqrt(p_eq) = e^{-Omega/(2 T_q)} changes by a factor e^" +
+                      std::to_string(worst) + " across one cell (near q = " + std::to_string(where) +
+                      "); at most e^3 resolves it: raise grid.n");
+}
+
 void LearningEquilibriumPotential::fill(SolveSetup& s, const Config& c, const Comm& comm) const {
   const auto pts = s.grid.centres();
   const size_t N = static_cast<size_t>(s.grid.size());
@@ -37,20 +58,7 @@ void LearningEquilibriumPotential::fill(SolveSetup& s, const Config& c, const Co
     s.V[g] = pref * (g2 - lap[g] * inv);
     s.omega_Tq[g] = om[g] / c.Tq;
   }
-  // psi_0 = e^{-phi}: where p_eq matters, phi may change by at most 3 per cell.
-  const double om_min = *std::min_element(om.begin(), om.end());
-  double worst = 0, where = 0;
-  for (size_t g = 0; g < N; ++g) {
-    if ((om[g] - om_min) / c.Tq > 8) continue;  // p_eq below e^-8 of its peak: the tail need not be resolved
-    for (int k = 0; k < K; ++k) {
-      const double x = std::fabs(gr[g * K + k]) * inv * s.grid.h(k);
-      if (x > worst) { worst = x; where = pts[g * K + k]; }
-    }
-  }
-  if (worst > 3.0)
-    throw ConfigError("grid too coarse for the potential: sqrt(p_eq) = e^{-Omega/(2 T_q)} changes by a factor e^" +
-                      std::to_string(worst) + " across one cell (near q = " + std::to_string(where) +
-                      "); at most e^3 resolves it: raise grid.n");
+  check_equilibrium_resolved(s.grid, K, c.Tq, om, gr);
 }
 
 void HarmonicPotential::fill(SolveSetup& s, const Config& c, const Comm&) const {

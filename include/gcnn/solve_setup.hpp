@@ -29,6 +29,14 @@ SolveSetup make_solve_setup(const Config& c, const Comm& comm);  // collective
 // is written instead of verify after the run. Throws the ConfigError naming
 // the key to change (grid.n). Nothing with grid.check = false (test and
 // benchmark runs on coarse grids that are never verified).
-void check_grid_resolves(const Config& c, const Comm& comm);
+// from_quench: only the physics after a collective quench (`gcnn run`
+// checks its start with its own grand potential: check_start_grid).
+void check_grid_resolves(const Config& c, const Comm& comm, bool from_quench = false);
+
+class GrandPotential;
+// Collective (gp's communicator). The same check for the physics in force at a run's start, on
+// the run's own grand potential (one evaluation at the cell centres, no
+// second setup). Nothing with grid.check = false.
+void check_start_grid(const GrandPotential& gp, const Config& phys);
 
 }  // namespace gcnn

@@ -31,6 +31,13 @@ class LearningEquilibriumPotential final : public SolverPotential {
   void fill(SolveSetup& s, const Config& c, const Comm& comm) const override;
   bool zero_ground_energy() const override { return true; }
 };
+// The learning equilibrium's resolution test (fill's, and the run's at its
+// start): throws the ConfigError of a too-coarse grid if sqrt(p_eq) =
+// e^{-Omega/(2 T_q)} changes by more than e^3 across a cell where p_eq is
+// above e^-8 of its peak. om[g], gr[g K + k]: Omega and its gradient at the
+// grid's cell centres.
+void check_equilibrium_resolved(const Grid& grid, int K, double Tq, const std::vector<double>& om,
+                                const std::vector<double>& gr);
 // V = m omega^2 |q|^2 / 2
 class HarmonicPotential final : public SolverPotential {
  public:
