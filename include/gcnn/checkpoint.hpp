@@ -61,8 +61,13 @@ struct CheckpointMeta {
   RestartState restart;
 };
 
-// Collective. Writes `path` atomically; returns the bytes of the file.
-double write_checkpoint(const std::string& path, const Ensemble& e, const CheckpointMeta& meta);
+// The [checkpoint] keys the file-level I/O uses: striping, MPI-IO hints.
+using CheckpointIo = Sections<CheckpointParams>;
+
+// Collective. Writes `path` atomically; returns the bytes of the file. The
+// MPI-IO hints in force for the file (MPI_File_get_info) go to `hints_used`.
+double write_checkpoint(const std::string& path, const Ensemble& e, const CheckpointMeta& meta,
+                        const CheckpointIo& io, std::string* hints_used = nullptr);
 // Collective (rank 0 reads). Throws CheckpointError naming the file.
 CheckpointMeta read_checkpoint_meta(const std::string& path, const Comm& comm);
 // Collective. Loads the state into `e` (constructed Unset with the checkpoint's
