@@ -34,6 +34,40 @@ gcnn_start_args() {
   fi
 }
 
+# ini_value INI SECTION KEY: the value of KEY in [SECTION] of an INI text ("" if absent).
+ini_value() {
+  awk -v s="$2" -v k="$3" '/^\[/ { sec = substr($0, 2, length($0) - 2); next }
+    sec == s && $1 == k { sub(/^[^=]*=[ ]?/, ""); print; exit }' <<< "$1"
+}
+
+# gcnn_stripe_checkpoints [gcnn run options...]: on Lustre, stripe the run's
+# checkpoint directory before gcnn writes into it (a new file inherits its
+# directory's layout; an existing file keeps its own). Count and size from
+# GCNN_STRIPE_COUNT and GCNN_STRIPE_SIZE_MB (jobs/submit --stripe-count,
+# --stripe-size-mb), else from checkpoint.stripe_count and
+# checkpoint.stripe_size_mb of the run's config; 0: left to the file system.
+# Skipped silently where there is no `lfs` or the directory is not on Lustre
+# (`lfs getstripe` fails there); a failed setstripe is logged, not fatal.
+gcnn_stripe_checkpoints() {
+  command -v lfs > /dev/null 2>&1 || return 0
+  local ini dir count size args=()
+  ini=$("$GCNN_BIN" config --output results.h5 "$@" 2> /dev/null) || return 0
+  dir=$(ini_value "$ini" checkpoint dir)
+  dir=${dir:-results.ckpt}
+  count=${GCNN_STRIPE_COUNT:-$(ini_value "$ini" checkpoint stripe_count)}
+  size=${GCNN_STRIPE_SIZE_MB:-$(ini_value "$ini" checkpoint stripe_size_mb)}
+  [ "${count:-0}" = 0 ] || args+=(-c "$count")
+  [ "${size:-0}" = 0 ] || args+=(-S "${size}M")
+  [ ${#args[@]} -gt 0 ] || return 0
+  mkdir -p "$dir" 2> /dev/null || return 0
+  lfs getstripe -d "$dir" > /dev/null 2>&1 || return 0
+  if lfs setstripe "${args[@]}" "$dir"; then
+    log "lfs setstripe ${args[*]} $dir"
+  else
+    log "lfs setstripe ${args[*]} $dir failed: checkpoints get the file system's default layout"
+  fi
+}
+
 # gcnn_link SCRIPT WORKDIR [gcnn run options...]   (SCRIPT: the batch script, for resubmission)
 gcnn_link() {
   local script=$1 work=$2
@@ -41,6 +75,7 @@ gcnn_link() {
   local given=("$@")
   mkdir -p "$work" && cd "$work" || { log "cannot enter $work"; exit 1; }
   local args=(run --output results.h5 "$@")
+  gcnn_stripe_checkpoints "$@"
   gcnn_start_args
   args+=("${GCNN_START_ARGS[@]}")
   log "$GCNN_MPIRUN -np ${SLURM_NTASKS:-1} gcnn ${args[*]}"

@@ -68,6 +68,52 @@ void fsync_path(const std::string& path, bool directory) {
   if (rc != 0) throw std::runtime_error("fsync of '" + path + "' failed: " + std::strerror(errno));
 }
 
+// The MPI-IO hints of a checkpoint file from the [checkpoint] keys (0: unset).
+h5::MpioHints mpio_hints(const CheckpointIo& c) {
+  h5::MpioHints h;
+  h.stripe_count = c.checkpoint_stripe_count;
+  h.stripe_size = c.checkpoint_stripe_size_mb << 20;
+  h.cb_nodes = c.checkpoint_cb_nodes;
+  h.cb_buffer_size = c.checkpoint_cb_buffer_mb << 20;
+  return h;
+}
+
+// Where the checkpoint's objects go in the file. The bulk arrays start on a
+// stripe boundary (checkpoint.stripe_size_mb, else 4 MiB: a multiple of
+// Lustre's common 1 and 4 MiB defaults), so no stripe holds the end of one
+// array and the start of the next, and the collective writes' aggregators
+// own whole stripes. Only objects of at least 8 MiB (and one stripe) are
+// aligned: the small datasets' chunks (<= 4 MiB) would waste up to a stripe
+// each. Metadata is kept together in 1 MiB blocks instead of 2 KiB pieces
+// between the data, but only in a file of 64 MiB or more, where that block
+// is negligible (a small file would carry an unused hole).
+h5::FileLayout file_layout(const CheckpointIo& c, double expected_bytes) {
+  h5::FileLayout l;
+  const hsize_t mib = hsize_t{1} << 20;
+  l.alignment = c.checkpoint_stripe_size_mb > 0 ? static_cast<hsize_t>(c.checkpoint_stripe_size_mb) * mib : 4 * mib;
+  l.align_threshold = std::max<hsize_t>(l.alignment, 8 * mib);
+  if (expected_bytes >= 64.0 * static_cast<double>(mib)) l.meta_block = mib;
+  return l;
+}
+
+// Every rank's share of a file written through MPI-IO on stable storage.
+// fsync acts on the calling client's cache: on a parallel file system
+// (Lustre) rank 0's fsync flushes only its own node's writes. So one rank
+// per node (a shared-memory communicator) fsyncs; all agree on the outcome.
+void sync_on_every_node(const std::string& path, const Comm& comm) {
+  MPI_Comm node = MPI_COMM_NULL;
+  mpi_check(MPI_Comm_split_type(comm.raw(), MPI_COMM_TYPE_SHARED, comm.rank(), MPI_INFO_NULL, &node),
+            "MPI_Comm_split_type");
+  int node_rank = 0;
+  const int rc = MPI_Comm_rank(node, &node_rank);
+  MPI_Comm_free(&node);
+  mpi_check(rc, "MPI_Comm_rank");
+  const std::string err = try_everywhere(comm, [&] {
+    if (node_rank == 0) fsync_path(path, false);
+  });
+  if (!err.empty()) throw std::runtime_error("checkpoint write failed: " + err);
+}
+
 std::string parent_dir(const std::string& path) {
   const auto slash = path.find_last_of('/');
   return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
@@ -210,9 +256,20 @@ RestartState restart_from_text(const std::string& t) {
   return rs;
 }
 
+// Collective: if any rank failed, every rank closes `f` (the close of an
+// MPI-IO file is collective, so all ranks do it here, together, rather than
+// some of them while an exception unwinds) and throws the agreed error.
+void close_unless_agreed(h5::Handle& f, const Comm& comm, const std::string& local_error, const std::string& where) {
+  const std::string msg = agreed_error(comm, local_error);
+  if (msg.empty()) return;
+  f.reset();
+  throw CheckpointError(where + msg);
+}
+
 }  // namespace
 
-double write_checkpoint(const std::string& path, const Ensemble& e, const CheckpointMeta& meta) {
+double write_checkpoint(const std::string& path, const Ensemble& e, const CheckpointMeta& meta,
+                        const CheckpointIo& io, std::string* hints_used) {
   const Comm& comm = e.comm();
   const auto& c = e.config();
   const int K = c.K;
@@ -225,8 +282,19 @@ double write_checkpoint(const std::string& path, const Ensemble& e, const Checkp
   const hsize_t a_lo = static_cast<hsize_t>(e.a_lo()), n = static_cast<hsize_t>(e.n_local());
   std::vector<int64_t> N(static_cast<size_t>(n));
   for (hsize_t la = 0; la < n; ++la) N[la] = e.N(static_cast<int64_t>(la));
+  // A file left by an interrupted write goes first: the striping hints
+  // apply only to a file being created (Lustre fixes a file's layout then).
+  const std::string stale = on_root(comm, [&] {
+    if (std::remove(tmp.c_str()) != 0 && errno != ENOENT)
+      throw std::runtime_error("cannot remove '" + tmp + "': " + std::strerror(errno));
+  });
+  if (!stale.empty()) throw std::runtime_error("checkpoint write failed: " + stale);
+  const double expected_bytes = static_cast<double>(R) * static_cast<double>(8 + 4 + 4 * K) +
+                                static_cast<double>(M) * static_cast<double>(8 * (K + 1));
   {
-    h5::Handle f = h5::create_checked_file(tmp, comm.raw());
+    h5::Handle f =
+        h5::create_checked_file(tmp, comm.raw(), mpio_hints(io), file_layout(io, expected_bytes));
+    if (hints_used) *hints_used = h5::mpio_hints_in_use(f);
     h5::attr(f, "gcnn_file_kind", std::string("checkpoint"));
     h5::attr(f, "gcnn_schema_version", kCheckpointSchemaVersion);
     h5::attr(f, "gcnn_version", std::string(kVersion));
@@ -251,15 +319,17 @@ double write_checkpoint(const std::string& path, const Ensemble& e, const Checkp
       h5::Handle d = h5::create_checked_dataset(g, "N", H5T_NATIVE_INT64, {M});
       h5::write_slab(d, H5T_NATIVE_INT64, {a_lo}, {n}, N.data());
     }
-    // The bulk arrays: each rank writes its active part and its reservoir
-    // part independently; the checksums are summed over ranks and stored.
+    // The bulk arrays, one row at a time in two collective writes: first
+    // every rank's active part, then every rank's reservoir part. Each call
+    // fills one contiguous region of the file that the ranks partition in
+    // rank order, so MPI-IO can hand its aggregators whole stripes (a rank
+    // with nothing to write takes part with an empty selection). The
+    // checksums are summed over ranks and stored.
     auto put = [&](hid_t d, hid_t type, hsize_t row, bool two_d, const void* a, const void* r) {
       auto st = [&](hsize_t lo) { return two_d ? std::vector<hsize_t>{row, lo} : std::vector<hsize_t>{lo}; };
       auto ct = [&](hsize_t cnt) { return two_d ? std::vector<hsize_t>{1, cnt} : std::vector<hsize_t>{cnt}; };
-      if (na) h5::write_slab(d, type, st(static_cast<hsize_t>(L.act_lo)), ct(static_cast<hsize_t>(na)), a,
-                             h5::Transfer::Independent);
-      if (nr) h5::write_slab(d, type, st(static_cast<hsize_t>(L.res_lo)), ct(static_cast<hsize_t>(nr)), r,
-                             h5::Transfer::Independent);
+      h5::write_slab(d, type, st(static_cast<hsize_t>(L.act_lo)), ct(static_cast<hsize_t>(na)), na ? a : nullptr);
+      h5::write_slab(d, type, st(static_cast<hsize_t>(L.res_lo)), ct(static_cast<hsize_t>(nr)), nr ? r : nullptr);
     };
     // One bulk dataset: `rows` rows of R (a [R] array when !two_d), row k
     // from act_row(k) and res_row(k); its checksum summed over ranks.
@@ -298,9 +368,9 @@ double write_checkpoint(const std::string& path, const Ensemble& e, const Checkp
       }
     }
   }  // collective close: all data is in the file
+  sync_on_every_node(tmp, comm);  // every node's share durable before the rename publishes it
   double bytes = 0;
   const std::string err = on_root(comm, [&] {
-    fsync_path(tmp, false);
     if (std::rename(tmp.c_str(), path.c_str()) != 0)
       throw std::runtime_error("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
     fsync_path(parent_dir(path), true);
@@ -365,12 +435,18 @@ void load_checkpoint(const std::string& path, Ensemble& e, const CheckpointMeta&
   Checksum got_sum[3];
   std::vector<int64_t> want_sum[3];
   std::string err;
-  // Each rank reads its part through its own serial handle: reads need no
-  // collective calls, so a damaged chunk on one rank cannot hang the others.
+  // One collective open through MPI-IO (not P serial opens, each a metadata
+  // request to a parallel file system). The reads are independent: a
+  // damaged chunk on one rank cannot hang the others in a collective call.
   h5::Handle f;
+  try {
+    f = h5::open_file(path, false, comm.raw());
+  } catch (const std::exception& ex) {
+    err = ex.what();
+  }
+  agree_or_throw<CheckpointError>(comm, err, where);  // open everywhere, or nowhere
   int64_t n_active = 0;
   try {
-    f = h5::open_file(path, false, MPI_COMM_SELF);
     n_active = h5::read_attr_int(f, "n_active");
     const int64_t n_res = h5::read_attr_int(f, "n_reservoir");
     if (n_active < 0 || n_res < 0 || n_active + n_res != c.R())
@@ -385,12 +461,12 @@ void load_checkpoint(const std::string& path, Ensemble& e, const CheckpointMeta&
   } catch (const std::exception& ex) {
     err = ex.what();
   }
-  agree_or_throw<CheckpointError>(comm, err, where);
+  close_unless_agreed(f, comm, err, where);
 
   int64_t na = 0;
   for (int64_t x : N) na += x;
   const NeuronLayout L0 = layout(comm, na, 0);
-  if (L0.n_active != n_active) agree_or_throw<CheckpointError>(comm, "sum of /state/N differs from n_active", where);
+  if (L0.n_active != n_active) close_unless_agreed(f, comm, "sum of /state/N differs from n_active", where);
   const Blocks rb{c.R() - n_active, comm.size()};
   const int64_t nr = rb.hi(comm.rank()) - rb.lo(comm.rank());
   try {

@@ -314,11 +314,14 @@ class Run {
     m.restart = global_restart_state(const_parts(), comm_);
     m.grand_potential = &gp_tables_;
     const std::string path = store_.path_for(step);
-    const double bytes = write_checkpoint(path, *ens_, m);
+    std::string hints;
+    const double bytes = write_checkpoint(path, *ens_, m, cfg_, &hints);
     store_.prune();
     last_checkpoint_ = step;
     const double dt = MPI_Wtime() - tc;
     if (root_) {
+      if (!hints_logged_) log_ << "[gcnn] checkpoint MPI-IO hints in use: " << (hints.empty() ? "(none reported)" : hints) << "\n";
+      hints_logged_ = true;
       char b[512];
       std::snprintf(b, sizeof(b), "[gcnn] checkpoint step %llu -> %s (%.1f MB in %.2fs, %.0f MB/s)\n",
                     static_cast<unsigned long long>(step), path.c_str(), bytes / 1e6, dt, bytes / 1e6 / dt);
@@ -454,6 +457,7 @@ class Run {
   CheckpointStore store_;
   std::unique_ptr<RunLock> output_lock_, checkpoint_lock_;  // released after the results file is closed
   uint64_t last_checkpoint_;
+  bool hints_logged_ = false;  // the first checkpoint echoes its MPI-IO hints
   Config phys_;
   std::unique_ptr<BoundaryLoss> loss_;
   std::unique_ptr<ResultsFile> out_;

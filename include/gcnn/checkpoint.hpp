@@ -1,8 +1,10 @@
 #pragma once
 // Restart files: the complete state of a run at one step (README "Restart").
 //
-// One parallel-HDF5 file per checkpoint, written by all ranks (metadata
-// collectively, the bulk arrays independently, each rank its own blocks):
+// One parallel-HDF5 file per checkpoint, written by all ranks (metadata and
+// the bulk arrays collectively, each rank its own blocks; MPI-IO striping and
+// collective-buffering hints from the [checkpoint] keys, the bulk arrays
+// aligned to the stripe: README "On a parallel file system"):
 //   /  attributes  gcnn_file_kind = "checkpoint", gcnn_schema_version,
 //                  gcnn_version, git_sha, build, arithmetic (build_info.hpp),
 //                  run_id, step, n_ranks (at write time),
@@ -31,8 +33,9 @@
 // (@gcnn_checksum, summed over ranks, so any rank count can verify it), the
 // small ones HDF5's Fletcher32 per chunk, the file uses the newest format
 // (checksummed metadata), and the state digest is recomputed and compared
-// after every load. A file is written as NAME.tmp, closed, fsynced
-// and renamed, so a crash at any instant leaves the older checkpoints intact.
+// after every load. A file is written as NAME.tmp, closed, fsynced on every
+// node and renamed by rank 0, so a crash at any instant leaves the older
+// checkpoints intact. A load opens it once, collectively, through MPI-IO.
 #include <array>
 #include <cstdint>
 #include <string>
@@ -68,8 +71,13 @@ struct CheckpointMeta {
   const GrandPotentialTables* grand_potential = nullptr;
 };
 
-// Collective. Writes `path` atomically; returns the bytes of the file.
-double write_checkpoint(const std::string& path, const Ensemble& e, const CheckpointMeta& meta);
+// The [checkpoint] keys the file-level I/O uses: striping, MPI-IO hints.
+using CheckpointIo = Sections<CheckpointParams>;
+
+// Collective. Writes `path` atomically; returns the bytes of the file. The
+// MPI-IO hints in force for the file (MPI_File_get_info) go to `hints_used`.
+double write_checkpoint(const std::string& path, const Ensemble& e, const CheckpointMeta& meta,
+                        const CheckpointIo& io, std::string* hints_used = nullptr);
 // Collective (rank 0 reads). Throws CheckpointError naming the file.
 CheckpointMeta read_checkpoint_meta(const std::string& path, const Comm& comm);
 // Collective. Loads the state into `e` (constructed Unset with the checkpoint's

@@ -152,6 +152,8 @@ struct CheckpointParams {
   double checkpoint_minutes = 0;
   bool checkpoint_at_end = true;
   std::string checkpoint_dir;
+  // Striping and MPI-IO hints of the checkpoint file (0: the file system or the MPI library decides)
+  int64_t checkpoint_stripe_count = 0, checkpoint_stripe_size_mb = 0, checkpoint_cb_nodes = 0, checkpoint_cb_buffer_mb = 0;
 };
 // [solver] docs/model.md §4
 struct SolverParams {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace gcnn::h5 {
@@ -55,8 +56,34 @@ template <> inline hid_t native<float>() { return H5T_NATIVE_FLOAT; }
 // Files opened through MPI-IO on `comm` (collective), or serially when comm is MPI_COMM_SELF.
 Handle create_file(const std::string& path, bool overwrite, MPI_Comm comm);
 Handle open_file(const std::string& path, bool write, MPI_Comm comm);
-// As create_file, with the newest format: every metadata block carries a checksum.
-Handle create_checked_file(const std::string& path, MPI_Comm comm);
+// MPI-IO hints for one file shared by all ranks on a parallel file system
+// (README "Restart", "On a parallel file system"). 0 leaves a hint unset: the
+// file system (the directory's `lfs setstripe` layout) or the MPI library
+// decides. Precedence: a nonzero field here, then the ROMIO_HINTS file
+// ("key value" lines), then gcnn's own choice (collective buffering on for
+// writes, automatic for reads).
+struct MpioHints {
+  int64_t stripe_count = 0;    // striping_factor: Lustre OSTs the file spans
+  int64_t stripe_size = 0;     // striping_unit, bytes
+  int64_t cb_nodes = 0;        // collective-buffering aggregators
+  int64_t cb_buffer_size = 0;  // bytes an aggregator moves per round
+};
+// Where HDF5 places a file's objects: objects of at least `align_threshold`
+// bytes start at a multiple of `alignment` (a stripe), and metadata is
+// gathered in blocks of `meta_block` bytes (0: HDF5's default, 2 KiB).
+struct FileLayout {
+  hsize_t alignment = 1, align_threshold = 1, meta_block = 0;
+};
+// The MPI_Info entries `h` and ROMIO_HINTS give, as "key=value" pairs in the
+// order they are set (what create_checked_file passes to MPI_File_open).
+std::vector<std::pair<std::string, std::string>> mpio_hint_entries(const MpioHints& h);
+// As create_file, with the newest format: every metadata block carries a
+// checksum. Through MPI-IO (comm != MPI_COMM_SELF) with these hints and layout.
+Handle create_checked_file(const std::string& path, MPI_Comm comm, const MpioHints& hints = {},
+                           const FileLayout& layout = {});
+// The hints the MPI library reports for an open MPI-IO file (MPI_File_get_info)
+// as "key=value key=value ...", "" for a file not opened through MPI-IO.
+std::string mpio_hints_in_use(hid_t file);
 bool is_hdf5(const std::string& path);
 // The root attribute gcnn_file_kind ("results", "checkpoint"), "" if absent.
 std::string file_kind(hid_t file);
