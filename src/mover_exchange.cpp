@@ -1,7 +1,6 @@
 #include "gcnn/mover_exchange.hpp"
 
 #include <climits>
-#include <iostream>
 #include <stdexcept>
 #include <string>
 
@@ -32,24 +31,12 @@ MoverExchange::MoverExchange(const Ensemble& e) : comm_(e.comm().raw()), P_(e.co
       throw std::logic_error("exchange sweep: network blocks are not lo(d) = floor(d M / P)");
   for (auto* v : {&send_movers_, &recv_movers_}) v->assign(P_, 0);
   for (auto* v : {&send_counts_, &recv_counts_, &send_displs_, &recv_displs_}) v->assign(P_, 0);
-  // Movers travel as raw bytes (a trivially copyable struct, same layout on
-  // every rank of one build); one datatype element is one mover.
-  static_assert(sizeof(Mover) % 8 == 0);
-  mpi_check(MPI_Type_contiguous(static_cast<int>(sizeof(Mover)), MPI_BYTE, &mover_type_),
-            "MPI_Type_contiguous(mover)");
-  mpi_check(MPI_Type_commit(&mover_type_), "MPI_Type_commit(mover)");
 }
 
-MoverExchange::~MoverExchange() {
-  int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (finalized || mover_type_ == MPI_DATATYPE_NULL) return;
-  // A destructor cannot throw: a failure to free is reported, not fatal.
-  if (MPI_Type_free(&mover_type_) != MPI_SUCCESS) std::cerr << "gcnn: warning: MPI_Type_free(mover) failed\n";
-}
+MoverExchange::~MoverExchange() = default;
 
 double MoverExchange::scratch_bytes() const {
-  return static_cast<double>((send_.capacity() + recv_.capacity()) * sizeof(Mover));
+  return static_cast<double>((send_.capacity() + recv_.capacity()) * sizeof(int64_t));
 }
 
 void MoverExchange::prepare_send(const int64_t* count) {
@@ -65,8 +52,8 @@ void MoverExchange::start() {
   const int64_t nr = mover_counts_to_mpi(recv_movers_.data(), P_, recv_counts_.data(), recv_displs_.data(),
                                          "exchange sweep: movers received");
   recv_.resize(static_cast<size_t>(nr));
-  mpi_check(MPI_Ialltoallv(send_.data(), send_counts_.data(), send_displs_.data(), mover_type_, recv_.data(),
-                           recv_counts_.data(), recv_displs_.data(), mover_type_, comm_, &pending_),
+  mpi_check(MPI_Ialltoallv(send_.data(), send_counts_.data(), send_displs_.data(), MPI_INT64_T, recv_.data(),
+                           recv_counts_.data(), recv_displs_.data(), MPI_INT64_T, comm_, &pending_),
             "MPI_Ialltoallv(exchange movers)");
 }
 

@@ -1,6 +1,6 @@
 // The proposers' all-to-all counts movers, not bytes (mover_exchange.hpp):
 // MPI-3 counts and displacements are int, and in bytes they overflowed at
-// 2^31 bytes. mover_counts_to_mpi turns 64-bit per-rank mover counts into
+// 2^31 bytes. A mover on the wire is its id (kWireBytes = 8). mover_counts_to_mpi turns 64-bit per-rank mover counts into
 // MPI counts and displacements; these cases are above 2^31 bytes (a real
 // exchange of that size would need tens of GB, so only the arithmetic runs).
 #include <gtest/gtest.h>
@@ -14,17 +14,19 @@
 namespace {
 using namespace gcnn;
 
-constexpr int64_t kMoverBytes = static_cast<int64_t>(sizeof(Mover));
+constexpr int64_t kMoverBytes = kWireBytes;
+static_assert(kWireBytes == 8, "a proposer travels as its id");
 
 TEST(MoverCounts, CountsAndDisplacementsInMoversAboveTwoToThe31Bytes) {
-  // R = 1e9 on 2 ranks sends ~1e8 movers per rank: 3.2e9 bytes to one peer.
-  const std::vector<int64_t> movers = {100'000'000, 0, 250'000'000, 7};
+  // R = 1e9 on 2 ranks sends ~1e8 movers per rank; a peer receiving 3e8
+  // movers gets 2.4e9 bytes, beyond int in bytes.
+  const std::vector<int64_t> movers = {100'000'000, 0, 300'000'000, 7};
   const int P = static_cast<int>(movers.size());
   std::vector<int> counts(P), displs(P);
   const int64_t total = mover_counts_to_mpi(movers.data(), P, counts.data(), displs.data(), "test");
-  EXPECT_EQ(total, 350'000'007);
+  EXPECT_EQ(total, 400'000'007);
   EXPECT_GT(movers[2] * kMoverBytes, int64_t{INT_MAX}) << "the case must overflow a byte count";
-  EXPECT_GT(total * kMoverBytes, int64_t{1} << 33);
+  EXPECT_GT(total * kMoverBytes, int64_t{1} << 31);
   int64_t prefix = 0;
   for (int p = 0; p < P; ++p) {
     EXPECT_EQ(counts[p], movers[p]) << "rank " << p;
