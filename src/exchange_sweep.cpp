@@ -6,8 +6,8 @@
 
 namespace gcnn {
 
-ExchangeSweep::ExchangeSweep(const Ensemble& e, const ModelParams& c)
-    : rule_(c.T, c.mu), movers_(e), layout_(e) {}
+ExchangeSweep::ExchangeSweep(const Ensemble& e, const ModelParams& c, ExchangeTopology route)
+    : rule_(c.T, c.mu), movers_(e, route), layout_(e) {}
 
 double ExchangeSweep::scratch_bytes() const {
   auto cap = [](const auto& v) { return static_cast<double>(v.capacity() * sizeof(v[0])); };

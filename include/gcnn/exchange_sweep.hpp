@@ -36,7 +36,10 @@ class ExchangeSweep final : public RestartComponent {
  public:
   // `physics`: the [model] parameters in force (T, mu; after a quench, the
   // quenched ones), fixed for the sweep's life: a quench builds a new sweep.
-  ExchangeSweep(const Ensemble& e, const ModelParams& physics);
+  // `route`: how proposers travel (mover_exchange.hpp; by default the
+  // machine's nodes, or GCNN_RANKS_PER_NODE); it changes no result.
+  ExchangeSweep(const Ensemble& e, const ModelParams& physics,
+                ExchangeTopology route = ExchangeTopology::from_environment());
   // Runs the sweep keyed by `step`, rebuilds the layout and checks Sum N + N_res = R.
   void run(Ensemble& e, uint64_t step);
   const ExchangeCounters& counters() const { return counters_; }  // since construction
@@ -52,6 +55,8 @@ class ExchangeSweep final : public RestartComponent {
   double scratch_bytes() const;
   // The layout path (tests compare them; production uses the default, Vector).
   void set_layout_path(LayoutPath p) { layout_.set_path(p); }
+  // The proposers' exchange (its route, for tests and bench).
+  const MoverExchange& exchange() const { return movers_; }
 
  private:
   template <int K> void propose(Ensemble& e, uint64_t step);
