@@ -94,10 +94,11 @@ void ExchangeSweep::decide_leaves(const Ensemble& e, uint64_t step) {
 
 // The proposers that arrived from other ranks, as ids: each is rebuilt
 // (network a, parameters) and its join test made with the same draw and rule
-// as for a local target. Two passes: theta(id) with draw_neuron_params, the
-// very function (libm's Box-Muller, scalar calls) that drew it at step 0, so
-// the bits are those the sender held; then one vector loop for the Philox
-// draw, a, the field at q_a and the test.
+// as for a local target. Three passes: theta(id) in a vector loop
+// (draw_neuron_params_fast); the ~1e-3 of ids whose float rounding it cannot
+// vouch for through draw_neuron_params itself (libm, scalar), so the bits
+// are those the sender held; then one vector loop for the Philox draw, a,
+// the field at q_a and the test.
 template <int K>
 void ExchangeSweep::decide_arrivals(const Ensemble& e, uint64_t step) {
   const Buffer<int64_t>& ids = movers_.received();
@@ -109,10 +110,20 @@ void ExchangeSweep::decide_arrivals(const Ensemble& e, uint64_t step) {
   uint8_t* joins = joins_.data();
   const CounterRng& rng = e.rng();
   const double sigma_w = e.config().sigma_w, sigma_c = e.config().sigma_c;
+  uint8_t* sure = joins;  // scratch until the join tests
+  int64_t unsure = 0;
+#pragma omp simd reduction(+ : unsure)
   for (size_t r = 0; r < n; ++r) {
     m[r].id = id[r];
-    m[r].p = draw_neuron_params(rng, static_cast<uint64_t>(id[r]), sigma_w, sigma_c);
+    const bool ok = draw_neuron_params_fast(rng, static_cast<uint64_t>(id[r]), sigma_w, sigma_c, m[r].p);
+    sure[r] = ok;
+    unsure += !ok;
   }
+  for (size_t r = 0; unsure > 0 && r < n; ++r)
+    if (!sure[r]) {
+      m[r].p = draw_neuron_params(rng, static_cast<uint64_t>(id[r]), sigma_w, sigma_c);
+      --unsure;
+    }
   const ExchangeRule rule = rule_;
   const double* q = e.q(0);
   const int64_t a_lo = e.a_lo(), M = e.config().M;

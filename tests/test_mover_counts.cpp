@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "gcnn/mover_exchange.hpp"
+#include "gcnn/neuron_model.hpp"
+#include <cstring>
 
 namespace {
 using namespace gcnn;
@@ -59,6 +61,33 @@ TEST(MoverCounts, CountsBeyondIntAreRefusedWithAClearError) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("exchange sweep: movers sent"), std::string::npos) << msg;
     EXPECT_NE(msg.find("displacement for rank 2"), std::string::npos) << msg;
+  }
+}
+
+// The receiver rebuilds a proposer's theta(id) from its id alone, in a vector
+// loop (fastmath's Box-Muller), falling back to draw_neuron_params where the
+// float rounding is not certain: the result must be draw_neuron_params'
+// floats bit for bit for every id, and the fallback rare (it is the slow
+// path). 3e5 ids and three laws of the parameters, with a bias scale far
+// from 1.
+TEST(MoverCounts, ThetaRebuiltFromTheIdIsTheDrawnOneBitForBit) {
+  const CounterRng rng(20260412);
+  const double laws[3][2] = {{1.0, 1.0}, {0.3, 2.5}, {3.0, 1e-3}};
+  for (const auto& law : laws) {
+    int64_t unsure = 0;
+    const int64_t n = 300'000;
+    for (int64_t i = 0; i < n; ++i) {
+      const uint64_t id = static_cast<uint64_t>(i) * 2654435761u;
+      NeuronParams fast{};
+      const bool sure = draw_neuron_params_fast(rng, id, law[0], law[1], fast);
+      const NeuronParams drawn = draw_neuron_params(rng, id, law[0], law[1]);
+      unsure += !sure;
+      if (sure) {
+        ASSERT_EQ(std::memcmp(&fast, &drawn, sizeof(NeuronParams)), 0)
+            << "id " << id << ", sigma_w " << law[0] << ", sigma_c " << law[1];
+      }
+    }
+    EXPECT_LT(unsure, n / 100) << "the libm fallback should be rare";
   }
 }
 
