@@ -6,12 +6,12 @@
 
 namespace gcnn {
 
-ExchangeSweep::ExchangeSweep(const Ensemble& e, const ModelParams& c)
-    : rule_(c.T, c.mu), movers_(e), layout_(e) {}
+ExchangeSweep::ExchangeSweep(const Ensemble& e, const ModelParams& c, ExchangeTopology route)
+    : rule_(c.T, c.mu), movers_(e, route), layout_(e) {}
 
 double ExchangeSweep::scratch_bytes() const {
   auto cap = [](const auto& v) { return static_cast<double>(v.capacity() * sizeof(v[0])); };
-  return cap(leave_) + cap(joins_) + cap(target_) + cap(dest_) + cap(chunk_) + movers_.scratch_bytes() +
+  return cap(leave_) + cap(joins_) + cap(target_) + cap(dest_) + cap(chunk_) + cap(arrivals_) + movers_.scratch_bytes() +
          layout_.scratch_bytes();
 }
 
@@ -92,25 +92,50 @@ void ExchangeSweep::decide_leaves(const Ensemble& e, uint64_t step) {
   leaving_ = left;
 }
 
-// Join test for the proposers that arrived from other ranks, vectorised over
-// the arrivals: the same draw and rule as for a local target.
+// The proposers that arrived from other ranks, as ids: each is rebuilt
+// (network a, parameters) and its join test made with the same draw and rule
+// as for a local target. Three passes: theta(id) in a vector loop
+// (draw_neuron_params_fast); the ~1e-3 of ids whose float rounding it cannot
+// vouch for through draw_neuron_params itself (libm, scalar), so the bits
+// are those the sender held; then one vector loop for the Philox draw, a,
+// the field at q_a and the test.
 template <int K>
 void ExchangeSweep::decide_arrivals(const Ensemble& e, uint64_t step) {
-  const Buffer<Mover>& arrived = movers_.received();
-  const size_t n = arrived.size();
+  const Buffer<int64_t>& ids = movers_.received();
+  const size_t n = ids.size();
+  arrivals_.resize(n);
   joins_.resize(n);
-  const Mover* m = arrived.data();
+  const int64_t* id = ids.data();
+  Mover* m = arrivals_.data();
   uint8_t* joins = joins_.data();
   const CounterRng& rng = e.rng();
+  const double sigma_w = e.config().sigma_w, sigma_c = e.config().sigma_c;
+  uint8_t* sure = joins;  // scratch until the join tests
+  int64_t unsure = 0;
+#pragma omp simd reduction(+ : unsure)
+  for (size_t r = 0; r < n; ++r) {
+    m[r].id = id[r];
+    const bool ok = draw_neuron_params_fast(rng, static_cast<uint64_t>(id[r]), sigma_w, sigma_c, m[r].p);
+    sure[r] = ok;
+    unsure += !ok;
+  }
+  for (size_t r = 0; unsure > 0 && r < n; ++r)
+    if (!sure[r]) {
+      m[r].p = draw_neuron_params(rng, static_cast<uint64_t>(id[r]), sigma_w, sigma_c);
+      --unsure;
+    }
   const ExchangeRule rule = rule_;
   const double* q = e.q(0);
-  const int64_t a_lo = e.a_lo();
+  const int64_t a_lo = e.a_lo(), M = e.config().M;
 #pragma omp simd
   for (size_t r = 0; r < n; ++r) {
-    const double* qa = q + (m[r].a - a_lo) * K;
+    const auto x = ExchangeRule::draw(rng, step, id[r]);
+    const int64_t a = ExchangeRule::proposed_network(x, M);
+    m[r].a = a;
+    const double* qa = q + (a - a_lo) * K;
     double z = m[r].p.c;
     for (int k = 0; k < K; ++k) z += static_cast<double>(m[r].p.w[k]) * qa[k];
-    joins[r] = rule.joins(ExchangeRule::draw(rng, step, m[r].id), z);
+    joins[r] = rule.joins(x, z);
   }
 }
 
@@ -134,7 +159,7 @@ void ExchangeSweep::run(Ensemble& e, uint64_t step) {
   lap(timing_.propose);
 
   movers_.start();
-  counters_.moved_bytes += movers_.sent() * static_cast<int64_t>(sizeof(Mover));
+  counters_.moved_bytes += movers_.sent() * kWireBytes;
   lap(timing_.communicate);
 
   switch (K) {
@@ -151,9 +176,9 @@ void ExchangeSweep::run(Ensemble& e, uint64_t step) {
     case 2: decide_arrivals<2>(e, step); break;
     default: decide_arrivals<3>(e, step); break;
   }
-  layout_.place_arrivals(e.reservoir(), movers_.received(), joins_.data(), leaving_);
+  layout_.place_arrivals(e.reservoir(), arrivals_, joins_.data(), leaving_);
   counters_.join_accepted += layout_.joiners();
-  layout_.group_joiners(movers_.spare());  // the movers are delivered: the send buffer is free
+  layout_.group_joiners(arrivals_);  // the arrivals are placed: their buffer is free
   lap(timing_.arrive);
 
   layout_.rebuild(e, leave_.data(), leaving_);

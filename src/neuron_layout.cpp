@@ -23,6 +23,9 @@ NeuronLayout::NeuronLayout(const Ensemble& e)
   bin_hist_.assign(4 * nb, 0);
   bin_base_.assign(nb, nullptr);
   bin_fill_.assign(nb, 0);
+  bin_travels_.assign(nb, 1);
+  bin_travels_[static_cast<size_t>(me_)] = 0;
+  bin_travels_[static_cast<size_t>(P_)] = 0;
   join_count_.assign(static_cast<size_t>(n_local_), 0);
   join_start_.assign(static_cast<size_t>(n_local_) + 1, 0);
 }
@@ -42,11 +45,12 @@ void NeuronLayout::route_proposers(NeuronBlock& res, const int64_t* target, cons
 }
 
 // Bin sizes first (four interleaved histograms break the store-to-load chain
-// on the few counters), then one branch-free pass writes every proposer to
-// the cursor of its bin (the remote ones into the send buffer, the joiners
-// into joiners_, bin P into a dummy slot) and every one to the reservoir's
-// compaction cursor, which only bin P advances. With random destinations a
-// branch here would mispredict half the time.
+// on the few counters), then one branch-free pass writes every proposer's id
+// to the cursor of its bin (the remote ones into the send buffer; bins me and
+// P into a dummy slot that never advances), every one as a full joiner to the
+// joiners' cursor, which only bin me advances, and every one to the
+// reservoir's compaction cursor, which only bin P advances. With random
+// destinations a branch here would mispredict half the time.
 template <int K>
 void NeuronLayout::route(NeuronBlock& res, const int64_t* tg, const int* bin, MoverExchange& ex) {
   const size_t nres = res.size();
@@ -61,12 +65,14 @@ void NeuronLayout::route(NeuronBlock& res, const int64_t* tg, const int* bin, Mo
   int64_t* count = h;
   for (size_t b = 0; b < nb; ++b) count[b] += h[nb + b] + h[2 * nb + b] + h[3 * nb + b];
   ex.prepare_send(count);
-  joiners_.resize(static_cast<size_t>(count[me]));  // the local joiners; arrivals are appended later
-  Mover dummy[1];
-  Mover** base = bin_base_.data();
+  const size_t local_joiners = static_cast<size_t>(count[me]);
+  joiners_.resize(local_joiners + 1);  // + 1: the slot a non-joiner is written to last
+  int64_t dummy[1];
+  int64_t** base = bin_base_.data();
   int64_t* fill = bin_fill_.data();
+  const uint8_t* travels = bin_travels_.data();
   for (int p = 0; p < P; ++p) { base[p] = ex.slot(p); fill[p] = 0; }
-  base[me] = joiners_.data();
+  base[me] = dummy;
   base[P] = dummy;
   fill[P] = 0;
   const int64_t* id = res.id.data();
@@ -78,21 +84,25 @@ void NeuronLayout::route(NeuronBlock& res, const int64_t* tg, const int* bin, Mo
   float* rc = res.c.data();
   float* rw[K];
   for (int k = 0; k < K; ++k) rw[k] = res.w[k].data();
-  size_t kept = 0;
+  Mover* jn = joiners_.data();
+  size_t kept = 0, nj = 0;
   for (size_t i = 0; i < nres; ++i) {
     const int b = bin[i];
-    Mover& m = base[b][fill[b]];
+    base[b][fill[b]] = id[i];
+    fill[b] += travels[b];
+    Mover& m = jn[nj];
     m.a = tg[i];
     m.id = id[i];
     for (int k = 0; k < K; ++k) m.p.w[k] = w[k][i];
     m.p.c = c[i];
-    fill[b] += b != P;
+    nj += b == me;
     // in-place compaction: kept <= i
     rid[kept] = id[i];
     for (int k = 0; k < K; ++k) rw[k][kept] = w[k][i];
     rc[kept] = c[i];
     kept += b == P;
   }
+  joiners_.resize(local_joiners);
   kept_ = kept;
 }
 

@@ -43,12 +43,13 @@ class NeuronLayout {
   static bool has_avx512_split();
 
   // Reservoir neuron r proposed to join network target[r] and goes to
-  // dest[r]: another rank (it travels, into ex's send buffer), this rank (a
-  // local joiner), or P (rejected here: it stays in the reservoir). Prepares
-  // ex's send buffer; the staying neurons are compacted in place.
+  // dest[r]: another rank (it travels, its id into ex's send buffer), this
+  // rank (a local joiner), or P (rejected here: it stays in the reservoir).
+  // Prepares ex's send buffer; the staying neurons are compacted in place.
   void route_proposers(NeuronBlock& res, const int64_t* target, const int* dest, MoverExchange& ex);
-  // The arrived proposers: those with joins[r] become joiners, the others
-  // stay in this rank's reservoir. `leaving` leavers will be appended by rebuild.
+  // The arrived proposers, rebuilt from their ids (network, id, parameters):
+  // those with joins[r] become joiners, the others stay in this rank's
+  // reservoir. `leaving` leavers will be appended by rebuild.
   void place_arrivals(NeuronBlock& res, const Buffer<Mover>& arrivals, const uint8_t* joins, int64_t leaving);
   // Joiners grouped by network (CSR); staging is scratch of any size.
   void group_joiners(Buffer<Mover>& staging);
@@ -71,7 +72,8 @@ class NeuronLayout {
   LayoutPath path_ = LayoutPath::Vector;
   size_t kept_ = 0;  // proposers route_proposers() kept in the reservoir
   std::vector<int64_t> bin_hist_, bin_fill_;  // route(): P + 1 bins (4 histograms)
-  std::vector<Mover*> bin_base_;
+  std::vector<int64_t*> bin_base_;
+  std::vector<uint8_t> bin_travels_;  // 1 for the bins of other ranks
   Buffer<Mover> joiners_;
   std::vector<int64_t> join_count_, join_start_;
   Buffer<int64_t> jkey_, jtmp_, jrank_, jdst_, sdst_;  // per-network merge scratch
