@@ -24,7 +24,7 @@ trap 'rm -rf "$tmp"' EXIT
 /usr/bin/python3 "$here/platforms/make_platform.py" "$P" --rpn "$rpn" --byte-scale "$S" \
   --platform "$tmp/platform.xml" --hostfile "$tmp/hostfile"
 smpirun -np "$P" -platform "$tmp/platform.xml" -hostfile "$tmp/hostfile" \
-  --cfg=smpi/simulate-computation:no --cfg=smpi/alltoallv:pair \
+  --cfg=smpi/simulate-computation:no --cfg=smpi/alltoallv:pair --cfg=smpi/alltoall:bruck \
   --cfg=smpi/bw-factor:0:1 --cfg=smpi/lat-factor:0:1 --cfg=network/crosstraffic:0 \
   --cfg=smpi/tmpdir:"$tmp" --log=root.thres:warning \
   "$driver" "$@"
