@@ -1,0 +1,30 @@
+#!/bin/bash
+# Runs the SMPI scale driver on P simulated ranks of the documented cluster
+# (scale/platforms/make_platform.py) with the harness's SimGrid settings:
+#   bash scale/smpirun.sh P BYTE_SCALE DRIVER [driver args...]
+# Settings, and why:
+#   smpi/simulate-computation:no  host CPU time is not timed (a shared VM);
+#                                 the driver injects compute from measured rates
+#   smpi/alltoallv:pair           the all-to-all as P - 1 pairwise rounds (the
+#                                 shim maps MPI_Ialltoallv to it: P^2 flows at once stall SMPI)
+#   smpi/bw-factor, lat-factor 1  no message-size corrections: SMPI's defaults
+#                                 are calibrated for TCP over Ethernet; the
+#                                 platform's links are taken at face value
+#   network/crosstraffic:0        no TCP acknowledgement traffic (RDMA fabric)
+# GCNN_SMPI_RANKS_PER_NODE (default 64) sets both the platform's nodes and the
+# shim's shared-memory communicators.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+P=$1 S=$2 driver=$3
+shift 3
+rpn=${GCNN_SMPI_RANKS_PER_NODE:-64}
+export GCNN_SMPI_RANKS_PER_NODE=$rpn
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+/usr/bin/python3 "$here/platforms/make_platform.py" "$P" --rpn "$rpn" --byte-scale "$S" \
+  --platform "$tmp/platform.xml" --hostfile "$tmp/hostfile"
+smpirun -np "$P" -platform "$tmp/platform.xml" -hostfile "$tmp/hostfile" \
+  --cfg=smpi/simulate-computation:no --cfg=smpi/alltoallv:pair --cfg=smpi/alltoall:bruck \
+  --cfg=smpi/bw-factor:0:1 --cfg=smpi/lat-factor:0:1 --cfg=network/crosstraffic:0 \
+  --cfg=smpi/tmpdir:"$tmp" --log=root.thres:warning \
+  "$driver" "$@"
