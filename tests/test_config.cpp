@@ -233,16 +233,18 @@ TEST(Config, EachParameterBindsItsOwnMember) {
         continue;  // the default does not fit this configuration (e.g. K lists)
       }
       EXPECT_FALSE(x.same(a, b)) << x.name << ": its default did not reach its member";
-      for (const gcnn::ParamSpec& y : gcnn::parameter_specs())
+      for (const gcnn::ParamSpec& y : gcnn::parameter_specs()) {
         if (&y != &x) EXPECT_TRUE(y.same(a, b)) << "setting " << x.name << " changed " << y.name;
+      }
       isolated.insert(x.name);
     }
   }
   // Only these cannot be reset alone: K sizes every list, and the init
   // states and their coefficients (re, im per state) come in pairs.
-  for (const gcnn::ParamSpec& x : gcnn::parameter_specs())
+  for (const gcnn::ParamSpec& x : gcnn::parameter_specs()) {
     if (x.name != "model.K" && x.name != "solver.init_states" && x.name != "solver.init_coeffs")
       EXPECT_TRUE(isolated.count(x.name)) << x.name << " was never checked alone";
+  }
 }
 
 // The keys a resumed run may change are exactly the ones that do not move
