@@ -234,7 +234,9 @@ TEST(Config, EachParameterBindsItsOwnMember) {
       }
       EXPECT_FALSE(x.same(a, b)) << x.name << ": its default did not reach its member";
       for (const gcnn::ParamSpec& y : gcnn::parameter_specs()) {
-        if (&y != &x) EXPECT_TRUE(y.same(a, b)) << "setting " << x.name << " changed " << y.name;
+        if (&y != &x) {
+          EXPECT_TRUE(y.same(a, b)) << "setting " << x.name << " changed " << y.name;
+        }
       }
       isolated.insert(x.name);
     }
@@ -242,8 +244,9 @@ TEST(Config, EachParameterBindsItsOwnMember) {
   // Only these cannot be reset alone: K sizes every list, and the init
   // states and their coefficients (re, im per state) come in pairs.
   for (const gcnn::ParamSpec& x : gcnn::parameter_specs()) {
-    if (x.name != "model.K" && x.name != "solver.init_states" && x.name != "solver.init_coeffs")
+    if (x.name != "model.K" && x.name != "solver.init_states" && x.name != "solver.init_coeffs") {
       EXPECT_TRUE(isolated.count(x.name)) << x.name << " was never checked alone";
+    }
   }
 }
 
