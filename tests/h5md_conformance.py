@@ -207,7 +207,7 @@ def make(gcnn_bin, mpiexec, d):
         if os.path.exists(os.path.join(d, name)):
             os.remove(os.path.join(d, name))
     run = [mpiexec, "--oversubscribe", "-n", "2", gcnn_bin, "run", "--model.M", "256", "--model.rho", "16",
-           "--model.K", "2", "--grid.n", "12,10", "--run.steps", "200", "--observables.sample_every", "20",
+           "--model.K", "2", "--grid.n", "12,10", "--grid.check", "false", "--run.steps", "200", "--observables.sample_every", "20",
            "--observables.particles", "8", "--observables.hbar_n", "6", "--run.progress_seconds", "0",
            "--checkpoint.every", "0", "--overwrite", "--output", os.path.join(d, "results.h5")]
     solve = [mpiexec, "--oversubscribe", "-n", "1", gcnn_bin, "solve", "--model.M", "256", "--solver.n_eig", "3", "--solver.tdse_steps", "20", "--solver.fp_steps", "20", "--solver.snapshots",

@@ -21,10 +21,11 @@ using namespace gcnn;
 TEST(Widom, MeanInsertionFactorIsOneMinusTheEmptyProbability) {
   Comm comm;
   const std::string path = "test_widom_np" + std::to_string(comm.size()) + ".h5";
-  // grid.n = 10 on [-2.5, 2.5): q = 0.25 is the centre of cell 5
+  // grid.n = 10 on [-2.5, 2.5): q = 0.25 is the centre of cell 5 (a grid for
+  // binning one frozen network, not for verify's solve: grid.check off)
   const auto cfg = test::config({{"model.M", "1"}, {"model.rho", "64"}, {"model.mu", "-4.4"},
                                  {"model.sigma_w", "0.5"}, {"model.sigma_c", "0.5"}, {"learning.mode", "frozen"},
-                                 {"init.q_center", "0.25"}, {"init.q_width", "0"}, {"grid.n", "10"},
+                                 {"init.q_center", "0.25"}, {"init.q_width", "0"}, {"grid.n", "10"}, {"grid.check", "false"},
                                  {"exchange.every", "1"}, {"run.steps", "30000"}, {"run.seed", "777"},
                                  {"observables.sample_every", "10"}, {"observables.hbar_n", "2"},
                                  {"checkpoint.at_end", "false"}, {"checkpoint.dir", path + ".ckpt"},
