@@ -205,6 +205,55 @@ class AndersonMixing {
   double r_norm_prev_ = 0;
   std::vector<std::vector<double>> dX_, dR_;
 };
+// Groups of at most kOmegaGroup neurons whose product of (1 + e^{l_i}) stays
+// finite: ln(1 + e^{l_i}) <= softplus(base + ln 2 + ymax_i) (s_i >= 0), and
+// the bounds of a group add up to at most 600 < ln DBL_MAX. Returns each
+// group's end index.
+std::vector<size_t> omega_groups(const std::vector<NeuronParams>& params, const GridTwoCosh& two_cosh, double base,
+                                 double invT) {
+  constexpr size_t kOmegaGroup = 16;
+  std::vector<size_t> group_end;
+  double bound = 0;
+  size_t start = 0;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const double h = softplus(base + std::log(2.0) + two_cosh.max_exponent(params[i], invT));
+    if (i > start && (i - start >= kOmegaGroup || bound + h > 600.0)) {
+      group_end.push_back(i);
+      start = i;
+      bound = 0;
+    }
+    bound += h;
+  }
+  if (!params.empty()) group_end.push_back(params.size());
+  return group_end;
+}
+
+// One pass at the fixed point's s_i for two local sums: occ += the expected
+// number of this rank's neurons in some network, sum_i E_p[(x/M + s)/(1 + x/M + s)],
+// and lam[g] += Lambda(q_g) = sum_i b_i(q_g), b_i = 2cosh(y_i) / (M (1 + s_i)),
+// in linear space (finite for |y| <= 709), for the sector tables. xm = e^{mu/T}/M.
+void occupancy_and_lambda(const std::vector<NeuronParams>& params, const std::vector<double>& log1p_s,
+                          GridTwoCosh& two_cosh, const std::vector<double>& pg, double xm, double lnM, double invT,
+                          double& occ, std::vector<double>& lam) {
+  const size_t G = pg.size();
+  std::vector<double> x(G);
+  double* lm = lam.data();
+  for (size_t i = 0; i < params.size(); ++i) {
+    const double si = std::expm1(log1p_s[i]);
+    two_cosh.fill(params[i], invT, x.data());
+    const double* xg = x.data();
+    double acc = 0;
+#pragma omp simd reduction(+ : acc)
+    for (size_t g = 0; g < G; ++g) {
+      const double t = xm * xg[g] + si;
+      acc += pg[g] * t / (1.0 + t);
+    }
+    occ += acc;
+    const double scale = std::exp(-lnM - log1p_s[i]);
+#pragma omp simd
+    for (size_t g = 0; g < G; ++g) lm[g] += scale * xg[g];
+  }
+}
 inline double logaddexp(double a, double b) {
   if (a == kNegInf) return b;
   if (b == kNegInf) return a;
@@ -392,25 +441,7 @@ void GrandPotential::solve_mean_field() {
   GridTwoCosh two_cosh(grid_, pts);
   std::vector<double> x(G), pg(G), om(G), prod(G), U(G);
   for (size_t g = 0; g < G; ++g) U[g] = loss_->value(&pts[g * K]);
-  // Groups of at most kOmegaGroup neurons whose product of (1 + e^{l_i}) stays
-  // finite: ln(1 + e^{l_i}) <= softplus(base + ln 2 + ymax_i) (s_i >= 0), and
-  // the bounds of a group add up to at most 600 < ln DBL_MAX.
-  constexpr size_t kOmegaGroup = 16;
-  std::vector<size_t> group_end;
-  {
-    double bound = 0;
-    size_t start = 0;
-    for (size_t i = 0; i < params_.size(); ++i) {
-      const double h = softplus(base + std::log(2.0) + two_cosh.max_exponent(params_[i], invT));
-      if (i > start && (i - start >= kOmegaGroup || bound + h > 600.0)) {
-        group_end.push_back(i);
-        start = i;
-        bound = 0;
-      }
-      bound += h;
-    }
-    if (!params_.empty()) group_end.push_back(params_.size());
-  }
+  const std::vector<size_t> group_end = omega_groups(params_, two_cosh, base, invT);
   omega_.assign(G, 0.0);
   // p_g = e^{-Omega_g/T_q} / Z on the grid (cell probabilities)
   auto set_density = [&](const std::vector<double>& omega) {
@@ -493,29 +524,10 @@ void GrandPotential::solve_mean_field() {
     }
     set_density(omega_);  // p of the final Omega (as the pass left it, unless the loop ran out)
   }
-  // One more pass at the fixed point's s_i, for two sums: the fraction of
-  // neurons in some network, E[(x/M + s)/(1 + x/M + s)], and
-  // Lambda(q) = sum_i b_i(q), b_i = 2cosh(y_i) / (M (1 + s_i)), in linear
-  // space (finite for |y| <= 709), for the sector tables (one pass, not two).
+  // One more pass at the fixed point's s_i (occupancy_and_lambda).
   double occ = 0;
   std::vector<double> lam(G, 0.0);
-  double* lm = lam.data();
-  const double lnM = std::log(M);
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const double si = std::expm1(log1p_s_[i]), xm = emu / M;
-    two_cosh.fill(params_[i], invT, x.data());
-    const double* xg = x.data();
-    double acc = 0;
-#pragma omp simd reduction(+ : acc)
-    for (size_t g = 0; g < G; ++g) {
-      const double t = xm * xg[g] + si;
-      acc += pg[g] * t / (1.0 + t);
-    }
-    occ += acc;
-    const double scale = std::exp(-lnM - log1p_s_[i]);
-#pragma omp simd
-    for (size_t g = 0; g < G; ++g) lm[g] += scale * xg[g];
-  }
+  occupancy_and_lambda(params_, log1p_s_, two_cosh, pg, emu / M, std::log(M), invT, occ, lam);
   occupancy_ = comm_.sum(occ) / static_cast<double>(cfg_.R());
   comm_.sum(lam.data(), G);
   log_lambda_.assign(G, 0.0);
