@@ -50,8 +50,12 @@ ini_value() {
 # (`lfs getstripe` fails there); a failed setstripe is logged, not fatal.
 gcnn_stripe_checkpoints() {
   command -v lfs > /dev/null 2>&1 || return 0
-  local ini dir count size args=()
-  ini=$("$GCNN_BIN" config --output results.h5 "$@" 2> /dev/null) || return 0
+  local ini dir count size args=() quick=(--grid.check false) a
+  # Keys only: --grid.check false skips the grid check, which would solve the
+  # run's whole grand potential on this one process (the run checks it
+  # anyway); not added when the options set it (a key may be given once).
+  for a in "$@"; do case $a in --grid.check*) quick=() ;; esac; done
+  ini=$("$GCNN_BIN" config --output results.h5 "$@" "${quick[@]}" 2> /dev/null) || return 0
   dir=$(ini_value "$ini" checkpoint dir)
   dir=${dir:-results.ckpt}
   count=${GCNN_STRIPE_COUNT:-$(ini_value "$ini" checkpoint stripe_count)}

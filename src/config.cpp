@@ -285,12 +285,12 @@ const std::vector<ParamSpec>& parameter_specs() {
       output(choice("solver.fp_init", &Config::solver_fp_init, "gaussian", {"gaussian", "results"},
              "initial density: Gaussian packet, or the first q histogram of solver.fp_results")),
       output(text("solver.fp_results", &Config::solver_fp_results, "", "gcnn results file for fp_init = results")),
+      output(text("solver.petsc", &Config::solver_petsc, "", "extra PETSc options, e.g. \"-ksp_type gmres -pc_type ilu\"")),
       output(num("verify.burn_in", &Config::verify_burn_in, "0.3", "1", "verify: fraction of the pre-quench run discarded as burn-in", 0,
           0.95)),
       output(num("verify.blocks", &Config::verify_blocks, "10", "1", "verify: blocks for time-blocked error bars", 2, 1000)),
       output(num("verify.dynamics_samples", &Config::verify_dynamics_samples, "20", "samples", "verify: samples compared after a quench or t = 0", 2,
           1e6)),
-      output(text("solver.petsc", &Config::solver_petsc, "", "extra PETSc options, e.g. \"-ksp_type gmres -pc_type ilu\"")),
     };
     set_users(specs);
     return specs;
