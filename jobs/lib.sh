@@ -34,6 +34,35 @@ gcnn_start_args() {
   fi
 }
 
+newest_checkpoint() { compgen -G "results.ckpt/ckpt.*.h5" | sort | tail -1; }
+
+# A chain that stops unfinished cancels its report job (GCNN_REPORT_JOB),
+# whose afterok dependency could never be met: SLURM would keep it pending.
+cancel_report_job() {
+  [ -n "${GCNN_REPORT_JOB:-}" ] || return 0
+  if scancel "$GCNN_REPORT_JOB" 2> /dev/null; then
+    log "report job $GCNN_REPORT_JOB cancelled: the run did not complete"
+  fi
+}
+
+# chain_progress CHECKPOINT_BEFORE: a link that ends for a continuation
+# without a new checkpoint made no progress; after 3 such links in a row
+# (GCNN_IDLE_LINKS, passed on to the next link through sbatch's default
+# --export=ALL) the chain stops instead of resubmitting itself for ever.
+chain_progress() {
+  if [ "$(newest_checkpoint)" != "$1" ]; then
+    export GCNN_IDLE_LINKS=0
+    return 0
+  fi
+  export GCNN_IDLE_LINKS=$((${GCNN_IDLE_LINKS:-0} + 1))
+  log "no new checkpoint in this link ($GCNN_IDLE_LINKS in a row)"
+  if [ "$GCNN_IDLE_LINKS" -ge 3 ]; then
+    log "3 links in a row without progress: stopping the chain (is the time limit shorter than the signal lead plus the setup?)"
+    cancel_report_job
+    exit 1
+  fi
+}
+
 # ini_value INI SECTION KEY: the value of KEY in [SECTION] of an INI text ("" if absent).
 ini_value() {
   awk -v s="$2" -v k="$3" '/^\[/ { sec = substr($0, 2, length($0) - 2); next }
@@ -91,14 +120,25 @@ gcnn_link() {
   # MPI's mpirun does not forward SIGTERM or SIGINT: it kills the job (the
   # ranks still checkpoint) and exits 1, which would end the chain as failed.
   # So a SIGTERM (scancel) reaches mpirun as SIGUSR1, and mpirun returns 75.
-  trap 'log "SIGUSR1: time limit near, asking gcnn to checkpoint"; kill -USR1 $pid 2> /dev/null' USR1
-  trap 'log "SIGTERM: asking gcnn to checkpoint (sent as SIGUSR1, which mpirun forwards)"; kill -USR1 $pid 2> /dev/null' TERM
+  local signalled=0 before
+  before=$(newest_checkpoint)
+  trap 'signalled=1; log "SIGUSR1: time limit near, asking gcnn to checkpoint"; kill -USR1 $pid 2> /dev/null' USR1
+  trap 'signalled=1; log "SIGTERM: asking gcnn to checkpoint (sent as SIGUSR1, which mpirun forwards)"; kill -USR1 $pid 2> /dev/null' TERM
   while :; do
     wait "$pid"
     rc=$?
     kill -0 "$pid" 2> /dev/null || break  # wait returned for a trapped signal: gcnn still runs
   done
   trap - USR1 TERM
+  # SLURM may send the warning signal up to a minute early, even as the link
+  # starts: gcnn catches it from its first line, but a rank still being
+  # loaded dies of it (128 + 10). Nothing is lost (the checkpoints on disk
+  # are intact): continue from them like after a checkpoint.
+  if [ "$signalled" = 1 ] && [ "$rc" = $((128 + 10)) ]; then
+    log "gcnn was stopped by the forwarded signal while starting, before it could checkpoint: continuing from the newest checkpoint"
+    rc=$GCNN_EXIT_CHECKPOINTED
+  fi
+  [ "$rc" = "$GCNN_EXIT_CHECKPOINTED" ] && chain_progress "$before"
   case $rc in
     0)
       log "run complete"
@@ -125,6 +165,7 @@ gcnn_link() {
       ;;
     *)
       log "gcnn exited with $rc: stopping the chain (see the messages above)"
+      cancel_report_job
       exit "$rc"
       ;;
   esac

@@ -212,7 +212,8 @@ int cmd_run(int argc, char** argv, const Comm& comm) {
     return kExitOk;
   }
   if (!req.positional.empty()) throw ConfigError("gcnn run takes no positional argument ('" + req.positional[0] + "')");
-  const SignalGuard signals;  // from the first instant: a signal during setup or load exits 75 cleanly
+  // main holds the SignalGuard from its first line: a signal during MPI_Init,
+  // setup or a load exits 75 cleanly.
   RunLog log(comm);           // rank 0's output, also to the log file once the run owns its files
   try {
     return run_or_resume(req, comm, log);

@@ -1,11 +1,15 @@
 // gcnn: a grand canonical ensemble of neural networks (see README.md).
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string_view>
 
 #include "gcnn/build_info.hpp"
 #include "gcnn/cli.hpp"
 #include "gcnn/h5.hpp"
+#include "gcnn/run_control.hpp"
 #include "gcnn/version.hpp"
 
 namespace {
@@ -69,9 +73,24 @@ int dispatch(int argc, char** argv, const Comm& comm) {
                     "; see gcnn --help)");
 }
 
+// Whether argv selects `gcnn run` (the default command).
+bool selects_run(int argc, char** argv) {
+  if (argc <= 1) return true;
+  const std::string_view name = argv[1];
+  if (const Command* c = find_command(name)) return c->run == cmd_run;
+  return name.rfind("--", 0) == 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A run's stop signals are caught from its first line: SLURM may send its
+  // time-limit warning as the job starts, and MPI_Init alone takes a second.
+  // The run sees such a signal at its first check and exits 75 (jobs/lib.sh).
+  std::optional<SignalGuard> stop_signals;
+  if (selects_run(argc, argv)) stop_signals.emplace();
+  // Test hook (checkpoint_signal): SIGUSR1 before MPI_Init, as SLURM may send it.
+  if (stop_signals && std::getenv("GCNN_TEST_SIGNAL_AT_START")) std::raise(SIGUSR1);
   MpiSession mpi(&argc, &argv);
   Comm comm(MPI_COMM_WORLD);
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // we report HDF5 errors ourselves (h5::check)

@@ -14,7 +14,6 @@ constexpr int kSignals[3] = {SIGTERM, SIGUSR1, SIGINT};
 }  // namespace
 
 SignalGuard::SignalGuard() {
-  g_signal = 0;
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);

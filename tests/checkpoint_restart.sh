@@ -159,6 +159,14 @@ signal)
   [ "$rc" = 75 ] || fail "SIGTERM during setup: exit $rc, expected 75"
   grep -q "during setup" setup.log || fail "SIGTERM during setup not reported"
   ! ls setup.ckpt/ckpt.*.h5 > /dev/null 2>&1 || fail "a checkpoint after a signal during setup"
+  # SIGUSR1 before MPI_Init (SLURM may send its warning as the job starts;
+  # test hook GCNN_TEST_SIGNAL_AT_START): caught, exit 75, no checkpoint.
+  GCNN_TEST_SIGNAL_AT_START=1 "$mpiexec" --oversubscribe -n 2 "$gcnn" run --run.steps 10 --output early.h5 \
+    --run.progress_seconds 0 > early.log 2>&1; rc=$?
+  tail -1 early.log
+  [ "$rc" = 75 ] || fail "SIGUSR1 before MPI_Init: exit $rc, expected 75"
+  grep -q "signal 10 .*during setup" early.log || fail "SIGUSR1 before MPI_Init not reported"
+  ! ls early.ckpt/ckpt.*.h5 > /dev/null 2>&1 || fail "a checkpoint after a signal before MPI_Init"
   ;;
 refuse)
   run 2 --output r.h5 || fail "run"

@@ -17,8 +17,9 @@
 namespace gcnn {
 
 // Installs the handlers of SIGTERM, SIGUSR1 and SIGINT for its lifetime.
-// `gcnn run` holds one from its first instant, so a signal during setup or a
-// checkpoint load is seen (issue 15): a handler only records the signal.
+// `gcnn run` holds one from main's first line, so a signal during MPI_Init,
+// setup or a checkpoint load is seen (issue 15): a handler only records the
+// signal, which stays recorded for the process's life.
 class SignalGuard {
  public:
   SignalGuard();
