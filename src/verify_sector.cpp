@@ -55,7 +55,7 @@ std::vector<double> cell_law(const Verification& v, const Grid& g, int64_t cell)
   int npts = 1;
   for (int k = 0; k < K; ++k) npts *= 3;
   for (int m = 0; m < npts; ++m) {
-    double u[3], q[3];
+    double u[3] = {0.5, 0.5, 0.5}, q[3] = {0, 0, 0};  // axes beyond K unused (set for -Wmaybe-uninitialized)
     for (int k = 0, r = m; k < K; ++k, r /= 3) u[k] = (r % 3 + 0.5) / 3.0;
     point_in_cell(g, cell, u, q);
     log_law(v, g, q, lp);

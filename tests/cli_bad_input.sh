@@ -6,17 +6,36 @@ set -uo pipefail
 gcnn=$1 mpiexec=$2 dir=$3
 rm -rf "$dir"; mkdir -p "$dir"
 fail=0
-expect() {  # expect "needle" args...
-  local needle=$1; shift
-  local out="$dir/out.h5"
-  rm -f "$out"
-  "$mpiexec" --oversubscribe -n 2 "$gcnn" "$@" > "$dir/stdout" 2> "$dir/stderr"
+# expect "needle" args...: runs in the background (up to 3 at a time: most of
+# each is MPI start-up waiting, not CPU), in its own directory: the output
+# path "$dir/out.h5" in the arguments becomes that directory's. expect_all
+# waits for them and prints their lines in order.
+n_expect=0
+expect() {
+  n_expect=$((n_expect + 1))
+  while [ "$(jobs -rp | wc -l)" -ge 3 ]; do wait -n; done
+  expect_one "$n_expect" "$@" > "$dir/expect.$n_expect.log" 2>&1 &
+}
+expect_one() {
+  local d="$dir/e$1" needle=$2 a args=()
+  shift 2
+  mkdir -p "$d"
+  for a in "$@"; do [ "$a" = "$dir/out.h5" ] && a=$d/out.h5; args+=("$a"); done
+  "$mpiexec" --oversubscribe -n 2 "$gcnn" "${args[@]}" > "$d/stdout" 2> "$d/stderr"
   local rc=$?
-  if [ $rc -ne 2 ]; then echo "FAIL ($*): exit $rc, want 2"; cat "$dir/stderr"; fail=1; return; fi
-  if ! grep -qF -- "$needle" "$dir/stderr"; then echo "FAIL ($*): message lacks '$needle':"; cat "$dir/stderr"; fail=1; return; fi
-  if [ "$(grep -c 'gcnn: error' "$dir/stderr")" -ne 1 ]; then echo "FAIL ($*): want exactly one message"; cat "$dir/stderr"; fail=1; return; fi
-  if [ -e "$out" ] || [ -e "$dir/out.gcnn.log" ]; then echo "FAIL ($*): wrote $out or its log"; fail=1; return; fi
-  echo "ok: $* -> $(head -1 "$dir/stderr")"
+  if [ $rc -ne 2 ]; then echo "FAIL ($*): exit $rc, want 2"; cat "$d/stderr"; return; fi
+  if ! grep -qF -- "$needle" "$d/stderr"; then echo "FAIL ($*): message lacks '$needle':"; cat "$d/stderr"; return; fi
+  if [ "$(grep -c 'gcnn: error' "$d/stderr")" -ne 1 ]; then echo "FAIL ($*): want exactly one message"; cat "$d/stderr"; return; fi
+  if [ -e "$d/out.h5" ] || [ -e "$d/out.gcnn.log" ]; then echo "FAIL ($*): wrote $d/out.h5 or its log"; return; fi
+  echo "ok: $* -> $(head -1 "$d/stderr")"
+}
+expect_all() {
+  wait
+  local i
+  for i in $(seq 1 "$n_expect"); do
+    cat "$dir/expect.$i.log"
+    grep -q '^FAIL' "$dir/expect.$i.log" && fail=1
+  done
 }
 o="--output $dir/out.h5"
 expect "model.T = '-1' is out of range" run --model.T -1 $o
@@ -115,4 +134,5 @@ if [ $rc -ne 2 ] || [ "$(cat "$dir/keep.h5")" != "precious" ] || ! grep -q "exis
 else
   echo "ok: existing output kept"
 fi
+expect_all
 exit $fail
