@@ -19,9 +19,11 @@ namespace {
 // Measured on this machine (README "Benchmarks", "Memory estimate"): the
 // neuron buffers' capacity is 2.38 x (id, K weights, c) per neuron (active
 // with growth slack, its double buffer, the reservoir), the sweep's working
-// buffers 43 bytes per neuron on 2 ranks (32-byte movers in flight, sized by
-// the first sweeps' transient), and a tiny run's resident size (MPI, HDF5,
-// PETSc, the program) 45 MiB, rounded up.
+// buffers 43 bytes per neuron on 2 ranks (measured with 32-byte movers in
+// flight, sized by the first sweeps' transient; with the 8-byte movers of
+// issue 16 they measured 39.4 bytes through the flat exchange and 48.4
+// through the two-level one, so 44 stays within 10 % of either), and a tiny
+// run's resident size (MPI, HDF5, PETSc, the program) 45 MiB, rounded up.
 constexpr double kNeuronBufferFactor = 2.4;
 constexpr double kSweepBytesPerNeuron = 44.0;
 // Resident memory per neuron not in any buffer above (MPI's copies of the

@@ -40,7 +40,7 @@ if [ "$mode" = --regenerate ]; then
     echo "# Identical on any rank count. Regenerate after an intended change of results:"
     echo "#   bash tests/golden/check.sh build/gcnn mpiexec 1 /tmp/golden VARIANT --regenerate"
     echo "# (VARIANT unfused: every build, GCNN_NATIVE=ON or OFF)"
-    echo "# and record the change in docs/model-notes.md."
+    echo "# and record the change in docs/model-notes.md (tests/slurm/expected_digest.txt too)."
     [ -f "$ref" ] && grep -v '^#' "$ref" | awk -v v="$variant" '$1 != v' || true
     for c in "${cases[@]}"; do echo "$variant $c $(run_case "$c")"; done
   } > "$tmp"
