@@ -127,8 +127,10 @@ class AndersonMixing {
 };
 // Groups of at most kOmegaGroup neurons whose product of (1 + e^{l_i}) stays
 // finite: ln(1 + e^{l_i}) <= softplus(base + ln 2 + ymax_i) (s_i >= 0), and
-// the bounds of a group add up to at most 600 < ln DBL_MAX. Returns each
-// group's end index.
+// the bounds of a group add up to at most 600 < ln DBL_MAX, so the running
+// product's mantissa (< 2) times a group's factors stays finite too (a single
+// neuron above the bound makes a group of its own). Returns each group's end
+// index.
 std::vector<size_t> omega_groups(const std::vector<NeuronParams>& params, const MeanFieldGroup& two_cosh,
                                  double base, double invT) {
   constexpr size_t kOmegaGroup = MeanFieldGroup::kMaxGroup;
@@ -321,11 +323,12 @@ std::vector<double> GrandPotential::p_eq() const {
 
 // The self-consistent s_i and Omega on the grid. Each iteration costs
 // O(R_rank * cells): one pass over the neurons, group by group
-// (MeanFieldGroup: 2cosh(y_i) from per-axis factors, never stored), gets
-// the group's s_i from p by one blocked product and then its factor
-// prod_i (1 + e^{l_i}) of the new Omega, whose logarithm is taken once per
-// group and cell (as MeanFieldOmega does). Omega agrees with evaluate() (one
-// log1p per neuron and cell) to rounding: tests/test_grand_potential_setup.cpp.
+// (MeanFieldGroup, docs/model-notes.md §35: 2cosh(y_i) from per-axis
+// factors, never stored), gets the group's s_i from p by one blocked product
+// and multiplies its factors prod_i (1 + e^{l_i}) of the new Omega into a
+// running product per cell (mantissa and binary exponent), whose logarithm is
+// taken once per cell and pass. Omega agrees with evaluate() (one log1p per
+// neuron and cell) to rounding: tests/test_grand_potential_setup.cpp.
 void GrandPotential::solve_mean_field() {
   constexpr int kAndersonDepth = 5;  // secant history (more gained nothing in the measured cases)
   const auto pts = grid_.centres();

@@ -182,8 +182,6 @@ MeanFieldGroup::MeanFieldGroup(const Grid& grid) : K_(grid.K()), G_(static_cast<
   EFT_.resize(nl_ * kCols);
   LP_.resize(lines_ * kMaxGroup);
   LM_.resize(lines_ * kMaxGroup);
-  AP_.resize(lines_ * kMaxGroup);
-  AM_.resize(lines_ * kMaxGroup);
   C_.resize(lines_ * kCols);
   for (auto& b : buf_) b.resize(nlp_);
 }
@@ -226,8 +224,8 @@ void MeanFieldGroup::load(const NeuronParams* p, size_t n, double invT) {
   make_line_factors();
 }
 
-// rp, rm of every line for the factorised neurons (the axes before the last,
-// as GridTwoCosh multiplied them: last-but-one axis first).
+// rp, rm of every line for the factorised neurons: e^{+-c/T} times the
+// factors of the axes before the last (last-but-one axis first).
 void MeanFieldGroup::make_line_factors() {
   const int last = K_ - 1;
   // the axes before the last transposed to [a][slot], so the loops below run
@@ -334,23 +332,20 @@ void MeanFieldGroup::multiply_product(const double* el0) {
   }
   double el0s[kMaxGroup] = {};  // by slot
   for (size_t s = 0; s < n_tensor_; ++s) el0s[s] = el0[tensor_idx_[s]];
-  for (size_t line = 0; line < lines_; ++line) {
-    const double* rp = &LP_[line * kMaxGroup];
-    const double* rm = &LM_[line * kMaxGroup];
-    double* ap = &AP_[line * kMaxGroup];
-    double* am = &AM_[line * kMaxGroup];
-#pragma omp simd
-    for (size_t s = 0; s < kMaxGroup; ++s) {
-      ap[s] = el0s[s] * rp[s];
-      am[s] = el0s[s] * rm[s];
-    }
-  }
   // chunk by chunk of the last axis, so that the group's factors of the chunk
   // (32 neurons x 2 x 32 cells) stay in L1 over all lines
   for_each_chunk(nl_, nlp_, [&]<int NV>(size_t off, size_t) {
-    for (size_t line = 0; line < lines_; ++line)
-      line_product<NV>(n_tensor_, &AP_[line * kMaxGroup], &AM_[line * kMaxGroup], EL_.data(), FL_.data(), nlp_, off,
-                       &mant_[line * nlp_], &expo_[line * nlp_]);
+    double a[kMaxGroup], b[kMaxGroup];  // el0 rp, el0 rm of the line
+    for (size_t line = 0; line < lines_; ++line) {
+      const double* rp = &LP_[line * kMaxGroup];
+      const double* rm = &LM_[line * kMaxGroup];
+#pragma omp simd
+      for (size_t s = 0; s < kMaxGroup; ++s) {
+        a[s] = el0s[s] * rp[s];
+        b[s] = el0s[s] * rm[s];
+      }
+      line_product<NV>(n_tensor_, a, b, EL_.data(), FL_.data(), nlp_, off, &mant_[line * nlp_], &expo_[line * nlp_]);
+    }
   });
 }
 

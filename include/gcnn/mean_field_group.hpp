@@ -77,7 +77,6 @@ class MeanFieldGroup {
   std::vector<double> EL_, FL_;     // last axis: [slot * nlp_ + b], zero beyond n_last
   std::vector<double> EFT_;         // last axis transposed: E [b * kMaxGroup + slot], then F the same
   std::vector<double> LP_, LM_;     // rp, rm per line: [line * kMaxGroup + slot]
-  std::vector<double> AP_, AM_;     // el0 rp, el0 rm, the same layout
   std::vector<double> C_;           // P [E F]: [line * 2 kMaxGroup + j]
   std::vector<double> x_;           // exact path: 2cosh of one neuron [G]
   std::vector<double> mant_, expo_; // the running product per cell [lines * nlp_]
