@@ -119,28 +119,35 @@ inline void line_occupancy(size_t nt, const double* rp, const double* rm, const 
 }
 
 // E[a] = e^{wk q[a]}, F[a] = e^{-wk q[a]} on an axis of n equally spaced
-// centres (spacing h): the first 8 by exp, the rest by the ratio over 8
-// cells, E[a] = E[a-8] e^{8 wk h} (the 2 n exponentials per neuron and axis
-// were 13 % of a pass). Relative error ~ (|wk q| + a/8 + 2) 2.3e-16, the same
-// order as exp's own for a rounded argument. A ratio that could overflow
-// (|8 wk h| > 600) takes exp everywhere.
+// centres (spacing h): the first 8 by exp, the next 24 by the ratio over 8
+// cells, the rest by the ratio over 32 (E[a] = E[a-32] e^{32 wk h}: four
+// independent chains, not one latency-bound chain). The 2 n exponentials per
+// neuron and axis were 13 % of a pass. Relative error ~ (|wk q| + a/32 + 6)
+// 2.3e-16, the same order as exp's own for a rounded argument. A ratio that
+// could overflow (> e^600) is not used: exp instead.
 inline void axis_exponentials(double wk, const double* q, size_t n, double h, double* E, double* F) {
-  const double r = 8.0 * wk * h;
-  const size_t head = std::fabs(r) > 600.0 ? n : std::min(n, kLanes);
+  const double r8 = 8.0 * wk * h, r32 = 32.0 * wk * h;
+  const size_t head = std::fabs(r8) > 600.0 ? n : std::min(n, kLanes);
 #pragma omp simd
   for (size_t a = 0; a < head; ++a) {
     E[a] = fm::exp(wk * q[a]);
     F[a] = fm::exp(-wk * q[a]);
   }
-  const double rE = fm::exp(r), rF = fm::exp(-r);
+  const double rE8 = fm::exp(r8), rF8 = fm::exp(-r8);
+  const size_t by8 = std::fabs(r32) > 600.0 ? n : std::min(n, 4 * kLanes);
   size_t a = head;
+  for (; a + kLanes <= by8; a += kLanes) {
+    store8(E + a, load8(E + a - kLanes) * rE8);
+    store8(F + a, load8(F + a - kLanes) * rF8);
+  }
+  const double rE32 = fm::exp(r32), rF32 = fm::exp(-r32);
   for (; a + kLanes <= n; a += kLanes) {
-    store8(E + a, load8(E + a - kLanes) * rE);
-    store8(F + a, load8(F + a - kLanes) * rF);
+    store8(E + a, load8(E + a - 4 * kLanes) * rE32);
+    store8(F + a, load8(F + a - 4 * kLanes) * rF32);
   }
   for (; a < n; ++a) {
-    E[a] = E[a - kLanes] * rE;
-    F[a] = F[a - kLanes] * rF;
+    E[a] = E[a - kLanes] * rE8;
+    F[a] = F[a - kLanes] * rF8;
   }
 }
 
@@ -280,6 +287,10 @@ void MeanFieldGroup::two_cosh_exact(size_t e, double* x) const {
 }
 
 void MeanFieldGroup::expected_two_cosh(const double* p, double* e) {
+  if (lines_ < 4) {
+    expected_two_cosh_by_dots(p, e);
+    return;
+  }
   double* ET = EFT_.data();
   double* FT = ET + nl_ * kMaxGroup;
   for (size_t b = 0; b < nl_; ++b)
@@ -304,6 +315,32 @@ void MeanFieldGroup::expected_two_cosh(const double* p, double* e) {
     for (size_t s = 0; s < kMaxGroup; ++s) acc[s] += rp[s] * c[s] + rm[s] * c[kMaxGroup + s];
   }
   for (size_t s = 0; s < n_tensor_; ++s) e[tensor_idx_[s]] = acc[s];
+  expected_two_cosh_exact(p, e);
+}
+
+// Few lines (K = 1: one): the transposed factors would cost as much as the
+// product, so one dot product per neuron, line and factor.
+void MeanFieldGroup::expected_two_cosh_by_dots(const double* p, double* e) {
+  for (size_t s = 0; s < n_tensor_; ++s) {
+    const double* E = &EL_[s * nlp_];
+    const double* F = &FL_[s * nlp_];
+    double acc = 0;
+    for (size_t line = 0; line < lines_; ++line) {
+      const double* pl = p + line * nl_;
+      double dE = 0, dF = 0;
+#pragma omp simd reduction(+ : dE, dF)
+      for (size_t b = 0; b < nl_; ++b) {
+        dE += pl[b] * E[b];
+        dF += pl[b] * F[b];
+      }
+      acc += LP_[line * kMaxGroup + s] * dE + LM_[line * kMaxGroup + s] * dF;
+    }
+    e[tensor_idx_[s]] = acc;
+  }
+  expected_two_cosh_exact(p, e);
+}
+
+void MeanFieldGroup::expected_two_cosh_exact(const double* p, double* e) {
   if (exact_p_.empty()) return;
   x_.resize(G_);
   for (size_t x = 0; x < exact_p_.size(); ++x) {

@@ -61,6 +61,8 @@ class MeanFieldGroup {
   void load_exact(size_t slot, const NeuronParams& p, double invT);
   void two_cosh_exact(size_t e, double* x) const;  // 2cosh y at every cell of exact neuron e
   void make_line_factors();
+  void expected_two_cosh_by_dots(const double* p, double* e);
+  void expected_two_cosh_exact(const double* p, double* e);
 
   int K_;
   size_t G_, n_[3] = {1, 1, 1}, nl_ = 1, nlp_ = 8, lines_ = 1;
