@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <numbers>
+#include <stdexcept>
 
 #include "gcnn/fastmath.hpp"
 
@@ -203,13 +204,14 @@ double MeanFieldGroup::max_exponent(const NeuronParams& p, double invT) const {
 }
 
 void MeanFieldGroup::load(const NeuronParams* p, size_t n, double invT) {
+  if (n > kMaxGroup) throw std::logic_error("MeanFieldGroup::load: more than kMaxGroup neurons");
   invT_ = invT;
   n_tensor_ = 0;
   tensor_idx_.clear();
   exact_idx_.clear();
   exact_p_.clear();
   const int last = K_ - 1;
-  for (size_t i = 0; i < std::min(n, kMaxGroup); ++i) {
+  for (size_t i = 0; i < n; ++i) {
     if (max_exponent(p[i], invT) > kMaxExponent) {
       exact_idx_.push_back(i);
       exact_p_.push_back(p[i]);

@@ -31,14 +31,15 @@ namespace gcnn {
 
 class MeanFieldGroup {
  public:
-  static constexpr size_t kMaxGroup = 32;      // neurons per group (and per logarithm of Omega)
+  static constexpr size_t kMaxGroup = 32;      // neurons per group (the blocked product's 64 columns)
   static constexpr double kMaxExponent = 700.0;  // beyond: exact path (e^700 < DBL_MAX / e^9)
   explicit MeanFieldGroup(const Grid& grid);
 
   // Bound on |y_i| over the grid: (|c| + sum_k max_a |w_k q_k(a)|)/T; every
   // partial product of the factorisation lies in [e^-ymax, e^ymax].
   double max_exponent(const NeuronParams& p, double invT) const;
-  // The factors of neurons p[0..n), n <= kMaxGroup, at temperature 1/invT.
+  // The factors of neurons p[0..n), n <= kMaxGroup (else std::logic_error),
+  // at temperature 1/invT.
   void load(const NeuronParams* p, size_t n, double invT);
   // e[i] = sum_g p[g] 2cosh y_i(q_g) for the loaded neurons (p: G cells, C order).
   void expected_two_cosh(const double* p, double* e);
