@@ -15,6 +15,9 @@ namespace {
 // their per-cell state in a few of these across a whole group of neurons.
 // Element-wise IEEE operations, never fused (-ffp-contract=off), so the
 // results do not depend on the vector width the compiler maps them to.
+// All of it has internal linkage, so the calling convention of a 64-byte
+// vector without AVX-512 (GCC's -Wpsabi note) never matters.
+#pragma GCC diagnostic ignored "-Wpsabi"
 typedef double v8 __attribute__((vector_size(64)));
 typedef long long i8 __attribute__((vector_size(64)));
 constexpr size_t kLanes = 8;
@@ -42,9 +45,11 @@ inline void lines_times_factors(const double* P, size_t nl, const double* EFT, d
   for (size_t b = 0; b < nl; ++b) {
     const double* e = EFT + b * kHalf;
     v8 e0 = load8(e), e1 = load8(e + 8), e2 = load8(e + 16), e3 = load8(e + 24);
+#if defined(__AVX512F__)
     // keep the factor row in registers: otherwise GCC folds a load into every
-    // multiply, RB times as many loads, and the loop becomes load-bound
+    // multiply, RB times as many loads, and the loop becomes load-bound (1.8x)
     asm("" : "+v"(e0), "+v"(e1), "+v"(e2), "+v"(e3));
+#endif
     for (int r = 0; r < RB; ++r) {
       const double pb = P[static_cast<size_t>(r) * nl + b];
       acc[r][0] += pb * e0;
@@ -150,6 +155,23 @@ inline void axis_exponentials(double wk, const double* q, size_t n, double h, do
     E[a] = E[a - kLanes] * rE8;
     F[a] = F[a - kLanes] * rF8;
   }
+}
+
+// sum_{c < n} term(c) in 8 fixed lanes (lane c mod 8, then the lanes in
+// order): the same bits for any vector width the build targets, which an
+// `omp simd reduction` (partial sums per hardware lane) would not give.
+template <class Term>
+inline double lane_sum(size_t n, Term&& term) {
+  double lane[kLanes] = {};
+  size_t c = 0;
+  for (; c + kLanes <= n; c += kLanes) {
+#pragma omp simd
+    for (size_t j = 0; j < kLanes; ++j) lane[j] += term(c + j);
+  }
+  for (size_t j = 0; c + j < n; ++j) lane[j] += term(c + j);
+  double total = 0;
+  for (double v : lane) total += v;
+  return total;
 }
 
 // Calls chunk<NV>(off, width) for the chunks of a padded line of nlp cells:
@@ -329,12 +351,8 @@ void MeanFieldGroup::expected_two_cosh_by_dots(const double* p, double* e) {
     double acc = 0;
     for (size_t line = 0; line < lines_; ++line) {
       const double* pl = p + line * nl_;
-      double dE = 0, dF = 0;
-#pragma omp simd reduction(+ : dE, dF)
-      for (size_t b = 0; b < nl_; ++b) {
-        dE += pl[b] * E[b];
-        dF += pl[b] * F[b];
-      }
+      const double dE = lane_sum(nl_, [&](size_t b) { return pl[b] * E[b]; });
+      const double dF = lane_sum(nl_, [&](size_t b) { return pl[b] * F[b]; });
       acc += LP_[line * kMaxGroup + s] * dE + LM_[line * kMaxGroup + s] * dF;
     }
     e[tensor_idx_[s]] = acc;
@@ -347,10 +365,8 @@ void MeanFieldGroup::expected_two_cosh_exact(const double* p, double* e) {
   x_.resize(G_);
   for (size_t x = 0; x < exact_p_.size(); ++x) {
     two_cosh_exact(x, x_.data());
-    double sum = 0;
-#pragma omp simd reduction(+ : sum)
-    for (size_t g = 0; g < G_; ++g) sum += p[g] * x_[g];
-    e[exact_idx_[x]] = sum;
+    const double* xg = x_.data();
+    e[exact_idx_[x]] = lane_sum(G_, [&](size_t g) { return p[g] * xg[g]; });
   }
 }
 
@@ -417,11 +433,9 @@ void MeanFieldGroup::add_occupancy_and_lambda(const double* p, const double* l1p
                          FL_.data(), nlp_, off, L, D, Pr);
       const double* pl = p + line * nl_ + off;
       double* laml = lam + line * nl_ + off;
-#pragma omp simd reduction(+ : sum)
-      for (size_t c = 0; c < width; ++c) {
-        laml[c] += L[off + c];
-        sum += pl[c] * (D[off + c] / Pr[off + c]);
-      }
+#pragma omp simd
+      for (size_t c = 0; c < width; ++c) laml[c] += L[off + c];
+      sum += lane_sum(width, [&](size_t c) { return pl[c] * (D[off + c] / Pr[off + c]); });
     }
   });
   // exact path: t = e^{mu/T} 2cosh y / M + s per cell, as before the factorisation
@@ -430,12 +444,13 @@ void MeanFieldGroup::add_occupancy_and_lambda(const double* p, const double* l1p
   for (size_t x = 0; x < exact_p_.size(); ++x) {
     two_cosh_exact(x, x_.data());
     const double l = l1ps[exact_idx_[x]], si = std::expm1(l), scale = std::exp(-lnM - l);
-#pragma omp simd reduction(+ : sum)
-    for (size_t g = 0; g < G_; ++g) {
-      const double t = xm * x_[g] + si;
-      sum += p[g] * t / (1.0 + t);
-      lam[g] += scale * x_[g];
-    }
+    const double* xg = x_.data();
+    sum += lane_sum(G_, [&](size_t g) {
+      const double t = xm * xg[g] + si;
+      return p[g] * t / (1.0 + t);
+    });
+#pragma omp simd
+    for (size_t g = 0; g < G_; ++g) lam[g] += scale * xg[g];
   }
   occ += sum;
 }
