@@ -23,8 +23,9 @@
 //    (GrandPotential's constructor, K = 2, grid 100^2, rho = 64, mu as
 //    configured, M = 4096 unless overridden) on this rank, and ns per
 //    neuron * cell * pass. Compute-bound: per neuron and cell ~5 flops of the
-//    Omega product plus ~4 of the blocked s_i product; one log per cell and
-//    group of 16 neurons.
+//    Omega product plus ~4 of the blocked s_i product (unfused); one log per
+//    cell and pass. Process CPU time, so a shared VM's neighbours inflate it
+//    less than wall time, but they still share the core's caches and units.
 //  - bytes per neuron: capacity of all neuron buffers (both halves of the
 //    double buffer and the reservoir) over R; the sweep's scratch (movers in
 //    flight, joiners, per-neuron decisions) is reported on its own line.
@@ -34,6 +35,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 
 #include "gcnn/boundary_loss.hpp"
