@@ -4,8 +4,10 @@
 // Anderson mixing. Its Omega and s_i must be the fixed point of docs/model.md
 // §4's mean-field equations solved here the direct way (plain iteration, one
 // fm::two_cosh and one log1p per neuron and cell), to a stated tolerance.
-// Its tables survive a checkpoint round trip bit for bit, and are refused
-// for other physics.
+// Its kernels (MeanFieldGroup) must agree with cell-by-cell sums at the same
+// s_i (Omega, Lambda, the occupied fraction), including group remainders and
+// a neuron on the exact path. Its tables survive a checkpoint round trip bit
+// for bit, and are refused for other physics.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -111,8 +113,8 @@ double max_exponent(const Config& c, const Grid& grid, const NeuronParams& p) {
 //   Lambda = sum_i 2cosh(y_i) / (M (1 + s_i)) and the occupied fraction
 //   sum_i E_p[t/(1 + t)] / R, t = e^{mu/T} 2cosh(y_i)/M + s_i, the same way.
 // Error budget, relative per neuron and cell: the factorised 2cosh
-// (|y| + n_last/8 + K + 3) 2.3e-16 (exp of rounded arguments, the ratio
-// recurrence over 8 cells), the products ~R 1.1e-16 (worst case, every
+// (|y| + n_last/8 + K + 3) 2.3e-16 (exp of rounded arguments, at most
+// n_last/8 steps of the ratio recurrence along an axis), the products ~R 1.1e-16 (worst case, every
 // rounding the same way), fm::log1p 4e-16. So
 // |dOmega| <= T R (ymax + n_last/8 + K + 3) 2.3e-16 + T R 5e-16, and the
 // same relative bound on Lambda and the occupancy with (R + G) 1.1e-16 added
@@ -231,10 +233,10 @@ TEST(GrandPotentialSetup, OmegaIsTodaysOmegaK3Periodic) {
 // could overflow, so 2cosh is computed per cell), next to factorised ones in
 // small groups (the bound on their products cuts them): the grid is widened
 // to [-X, X]^2 with X such that the steepest neuron's bound is 705 (|y| <= 705
-// on the grid, 2cosh finite); the double well keeps p on the central cells,
-// (odd n: a cell at the origin; the next ones have U ~ 1e6) so the fixed
-// point is found in a few passes. Omega, Lambda and the occupancy
-// as above, and the fixed point against the plain iteration.
+// on the grid, 2cosh finite). The double well keeps p on the cell at the
+// origin (odd n; the next cells have U ~ 1e6), so the fixed point is found in
+// a few passes. Omega, Lambda and the occupancy as above, and the fixed point
+// against the plain iteration.
 TEST(GrandPotentialSetup, ExactPathNeuron) {
   Comm comm;
   const Kv base{{"model.M", "24"}, {"model.rho", "41"}, {"model.K", "2"}, {"model.mu", "-0.5"}, {"grid.n", "31,43"}};
