@@ -1,7 +1,7 @@
 // Issue 16 item 5: the mean-field grand potential's setup computes 2cosh(y_i)
-// on the grid by per-axis factors (no exp per neuron and cell), Omega's
-// logarithms per group of neurons, and accelerates the fixed point by
-// Anderson mixing. Its Omega and s_i must be the fixed point of docs/model.md
+// on the grid by per-axis factors (no exp per neuron and cell), Omega as a
+// running product (one logarithm per cell and pass), and accelerates the
+// fixed point by Anderson mixing. Its Omega and s_i must be the fixed point of docs/model.md
 // §4's mean-field equations solved here the direct way (plain iteration, one
 // fm::two_cosh and one log1p per neuron and cell), to a stated tolerance.
 // Its kernels (MeanFieldGroup) must agree with cell-by-cell sums at the same
