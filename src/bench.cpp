@@ -19,6 +19,13 @@
 //  - efficiency: the same workload on one rank of the communicator versus all
 //    of it, (rate_P / P) / rate_1. Limited by memory bandwidth shared between
 //    cores and by the all-to-all.
+//  - setup (--bench.setup): CPU seconds of the mean-field grand potential
+//    (GrandPotential's constructor, K = 2, grid 100^2, rho = 64, mu as
+//    configured, M = 4096 unless overridden) on this rank, and ns per
+//    neuron * cell * pass. Compute-bound: per neuron and cell ~5 flops of the
+//    Omega product plus ~4 of the blocked s_i product (unfused); one log per
+//    cell and pass. Process CPU time, so a shared VM's neighbours inflate it
+//    less than wall time, but they still share the core's caches and units.
 //  - bytes per neuron: capacity of all neuron buffers (both halves of the
 //    double buffer and the reservoir) over R; the sweep's scratch (movers in
 //    flight, joiners, per-neuron decisions) is reported on its own line.
@@ -28,6 +35,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 
 #include "gcnn/boundary_loss.hpp"
@@ -37,6 +45,7 @@
 #include "gcnn/digest.hpp"
 #include "gcnn/ensemble.hpp"
 #include "gcnn/exchange_sweep.hpp"
+#include "gcnn/grand_potential.hpp"
 #include "gcnn/learning_step.hpp"
 
 namespace gcnn {
@@ -189,9 +198,45 @@ int bench_checkpoint(CliRequest& req, const Comm& comm, const std::string& dir) 
   return kExitOk;
 }
 
+// The setup's CPU time: the analytic grand potential (all its passes and the
+// sector tables) solved `repeat` times; the median is reported, with the
+// pass count and the cost per neuron * cell * pass of this rank's share.
+int bench_setup(CliRequest& req, const Comm& comm) {
+  bool has_M = false, has_K = false, has_n = false;
+  for (auto& [k, v] : req.raw) { has_M |= k == "model.M"; has_K |= k == "model.K"; has_n |= k == "grid.n"; }
+  if (!has_M) req.raw.emplace_back("model.M", "4096");
+  if (!has_K) req.raw.emplace_back("model.K", "2");
+  if (!has_n) req.raw.emplace_back("grid.n", "100");
+  const std::string rep = req.extra_value("bench.repeat");
+  const Config cfg = load_config(req, comm);
+  const int repeat = rep.empty() ? 3 : std::max(1, std::stoi(rep));
+  std::vector<double> cpu;
+  int passes = 0;
+  for (int r = 0; r < repeat; ++r) {
+    comm.barrier();
+    timespec t0{}, t1{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    const GrandPotential gp(cfg, comm);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    cpu.push_back(comm.max(static_cast<double>(t1.tv_sec - t0.tv_sec) + 1e-9 * static_cast<double>(t1.tv_nsec - t0.tv_nsec)));
+    passes = gp.iterations() + 2;  // the s = 0 pass, the fixed-point passes, the occupancy/Lambda pass
+  }
+  std::sort(cpu.begin(), cpu.end());
+  const double med = cpu[cpu.size() / 2];
+  const double per_rank = static_cast<double>(cfg.R()) / comm.size();
+  if (comm.root())
+    std::printf("gcnn bench setup: K = %d, %lld cells, R = %lld (%.0f per rank), %d rank(s), %d passes\n"
+                "  CPU %.2f s per rank (median of %d; min %.2f)   %.3f ns per neuron * cell * pass\n",
+                cfg.K, static_cast<long long>(cfg.grid_cells()), static_cast<long long>(cfg.R()), per_rank,
+                comm.size(), passes, med, repeat, cpu.front(),
+                1e9 * med / (per_rank * static_cast<double>(cfg.grid_cells()) * passes));
+  return kExitOk;
+}
+
 int cmd_bench(int argc, char** argv, const Comm& comm) {
-  CliRequest req = parse_command_line(argc, argv, {"bench.steps", "bench.checkpoint", "bench.solver", "bench.repeat"});
+  CliRequest req = parse_command_line(argc, argv, {"bench.steps", "bench.checkpoint", "bench.solver", "bench.repeat", "bench.setup"});
   if (!req.extra_value("bench.solver").empty()) return bench_solver(req, comm);
+  if (!req.extra_value("bench.setup").empty()) return bench_setup(req, comm);
   if (!req.extra_value("bench.checkpoint").empty()) return bench_checkpoint(req, comm, req.extra_value("bench.checkpoint"));
   if (req.help) {
     if (comm.root())
@@ -201,6 +246,8 @@ int cmd_bench(int argc, char** argv, const Comm& comm) {
                    "per core for an exchange sweep, the efficiency of P ranks against 1 and bytes per neuron.\n"
                    "       mpirun -np P gcnn bench --bench.checkpoint DIR [--model.M 781250] [--bench.repeat 3]\n"
                    "Prints checkpoint write and read MB/s for a state of about 1 GB in DIR.\n"
+                   "       mpirun -np P gcnn bench --bench.setup 1 [--model.M 4096] [--bench.repeat 3]\n"
+                   "Prints the CPU seconds of the mean-field setup (K = 2, grid 100^2) and ns per neuron*cell*pass.\n"
                    "       mpirun -np P gcnn bench --bench.solver 1|noeig\n"
                    "Prints Crank-Nicolson and Fokker-Planck time per step on the standard grids, the ratio to\n"
                    "an FFTW split-operator step, and (unless noeig) the 10 lowest eigenpairs on 512^2.\n";

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "gcnn/fastmath.hpp"
+#include "gcnn/mean_field_group.hpp"
 
 namespace gcnn {
 
@@ -28,87 +29,6 @@ struct PointsByAxis {
     q1 = K > 1 ? qk.data() + n : q0;
     q2 = K > 2 ? qk.data() + 2 * n : q0;
   }
-};
-// 2cosh(y_i(g)) of one neuron at every cell g of the tensor grid, factorised
-// per axis: with y = (c + sum_k w_k q_k)/T,
-//   2cosh(y) = e^{c/T} prod_k E_k[a_k] + e^{-c/T} prod_k F_k[a_k],
-//   E_k[a] = e^{w_k q_k(a)/T}, F_k[a] = e^{-w_k q_k(a)/T}
-// (a_k the cell's index along axis k). That is 2 sum_k n_k exponentials per
-// neuron and ~3 flops per cell instead of two exp per cell: the mean-field
-// iteration's inner loops become multiply-adds (issue 16 item 5). Every
-// partial product is bounded by e^{ymax}, ymax = (|c| + sum_k max_a |w_k
-// q_k(a)|)/T; beyond kMaxExponent the cells are computed with fm::two_cosh.
-// Agreement with fm::two_cosh(y): relative (|y| + K + 3) * 2.3e-16.
-class GridTwoCosh {
- public:
-  static constexpr double kMaxExponent = 700.0;
-  GridTwoCosh(const Grid& grid, const std::vector<double>& pts)
-      : K_(grid.K()), G_(static_cast<size_t>(grid.size())), ax_(pts, grid.K()) {
-    for (int k = 0; k < K_; ++k) {
-      n_[k] = static_cast<size_t>(grid.n(k));
-      q_[k].resize(n_[k]);
-      for (size_t a = 0; a < n_[k]; ++a) q_[k][a] = grid.lo(k) + (static_cast<double>(a) + 0.5) * grid.h(k);
-      E_[k].resize(n_[k]);
-      F_[k].resize(n_[k]);
-    }
-  }
-  size_t size() const { return G_; }
-  // The bound ymax of the neuron (see above).
-  double max_exponent(const NeuronParams& p, double invT) const {
-    double y = std::fabs(static_cast<double>(p.c));
-    for (int k = 0; k < K_; ++k) {
-      const double w = p.w[k];
-      y += std::max(std::fabs(w * q_[k].front()), std::fabs(w * q_[k].back()));
-    }
-    return y * invT;
-  }
-  // x[g] = 2cosh(y(g)) for every cell, C order.
-  void fill(const NeuronParams& p, double invT, double* x) {
-    const double w0 = p.w[0], w1 = K_ > 1 ? p.w[1] : 0.0, w2 = K_ > 2 ? p.w[2] : 0.0, c = p.c;
-    if (max_exponent(p, invT) > kMaxExponent) {
-      const double *q0 = ax_.q0, *q1 = ax_.q1, *q2 = ax_.q2;
-#pragma omp simd
-      for (size_t g = 0; g < G_; ++g) x[g] = fm::two_cosh((c + w0 * q0[g] + w1 * q1[g] + w2 * q2[g]) * invT);
-      return;
-    }
-    for (int k = 0; k < K_; ++k) {
-      const double wk = static_cast<double>(p.w[k]) * invT;
-      double* E = E_[k].data();
-      double* F = F_[k].data();
-      const double* q = q_[k].data();
-#pragma omp simd
-      for (size_t a = 0; a < n_[k]; ++a) {
-        E[a] = fm::exp(wk * q[a]);
-        F[a] = fm::exp(-wk * q[a]);
-      }
-    }
-    const double cp = fm::exp(c * invT), cm = fm::exp(-c * invT);
-    // lines along the last axis: the other indices fixed, in C order
-    const int last = K_ - 1;
-    const size_t nl = n_[last], lines = G_ / nl;
-    const double* El = E_[last].data();
-    const double* Fl = F_[last].data();
-    for (size_t line = 0; line < lines; ++line) {
-      double rp = cp, rm = cm;
-      size_t rest = line;
-      for (int k = last - 1; k >= 0; --k) {
-        const size_t a = rest % n_[k];
-        rest /= n_[k];
-        rp *= E_[k][a];
-        rm *= F_[k][a];
-      }
-      double* xl = x + line * nl;
-#pragma omp simd
-      for (size_t b = 0; b < nl; ++b) xl[b] = rp * El[b] + rm * Fl[b];
-    }
-  }
-
- private:
-  int K_;
-  size_t G_;
-  PointsByAxis ax_;
-  size_t n_[3] = {1, 1, 1};
-  std::vector<double> q_[3], E_[3], F_[3];
 };
 // Anderson acceleration (type II, Walker & Ni 2011) of a fixed point
 // x = F(x) in R^n: from the last m steps' input differences dX_j and
@@ -207,11 +127,13 @@ class AndersonMixing {
 };
 // Groups of at most kOmegaGroup neurons whose product of (1 + e^{l_i}) stays
 // finite: ln(1 + e^{l_i}) <= softplus(base + ln 2 + ymax_i) (s_i >= 0), and
-// the bounds of a group add up to at most 600 < ln DBL_MAX. Returns each
-// group's end index.
-std::vector<size_t> omega_groups(const std::vector<NeuronParams>& params, const GridTwoCosh& two_cosh, double base,
-                                 double invT) {
-  constexpr size_t kOmegaGroup = 16;
+// the bounds of a group add up to at most 600 < ln DBL_MAX, so the running
+// product's mantissa (< 2) times a group's factors stays finite too (a single
+// neuron above the bound makes a group of its own). Returns each group's end
+// index.
+std::vector<size_t> omega_groups(const std::vector<NeuronParams>& params, const MeanFieldGroup& two_cosh,
+                                 double base, double invT) {
+  constexpr size_t kOmegaGroup = MeanFieldGroup::kMaxGroup;
   std::vector<size_t> group_end;
   double bound = 0;
   size_t start = 0;
@@ -228,32 +150,6 @@ std::vector<size_t> omega_groups(const std::vector<NeuronParams>& params, const 
   return group_end;
 }
 
-// One pass at the fixed point's s_i for two local sums: occ += the expected
-// number of this rank's neurons in some network, sum_i E_p[(x/M + s)/(1 + x/M + s)],
-// and lam[g] += Lambda(q_g) = sum_i b_i(q_g), b_i = 2cosh(y_i) / (M (1 + s_i)),
-// in linear space (finite for |y| <= 709), for the sector tables. xm = e^{mu/T}/M.
-void occupancy_and_lambda(const std::vector<NeuronParams>& params, const std::vector<double>& log1p_s,
-                          GridTwoCosh& two_cosh, const std::vector<double>& pg, double xm, double lnM, double invT,
-                          double& occ, std::vector<double>& lam) {
-  const size_t G = pg.size();
-  std::vector<double> x(G);
-  double* lm = lam.data();
-  for (size_t i = 0; i < params.size(); ++i) {
-    const double si = std::expm1(log1p_s[i]);
-    two_cosh.fill(params[i], invT, x.data());
-    const double* xg = x.data();
-    double acc = 0;
-#pragma omp simd reduction(+ : acc)
-    for (size_t g = 0; g < G; ++g) {
-      const double t = xm * xg[g] + si;
-      acc += pg[g] * t / (1.0 + t);
-    }
-    occ += acc;
-    const double scale = std::exp(-lnM - log1p_s[i]);
-#pragma omp simd
-    for (size_t g = 0; g < G; ++g) lm[g] += scale * xg[g];
-  }
-}
 inline double logaddexp(double a, double b) {
   if (a == kNegInf) return b;
   if (b == kNegInf) return a;
@@ -426,11 +322,13 @@ std::vector<double> GrandPotential::p_eq() const {
 }
 
 // The self-consistent s_i and Omega on the grid. Each iteration costs
-// O(R_rank * cells): one pass over the neurons gets 2cosh(y_i) at every cell
-// from GridTwoCosh (multiply-adds, no exp) and uses it for both s_i and Omega,
-// whose logarithms are taken once per group of neurons, of the product of
-// their (1 + e^{l_i}) (as MeanFieldOmega does). Omega agrees with evaluate() (one log1p per neuron and
-// cell) to rounding: tests/test_grand_potential_setup.cpp.
+// O(R_rank * cells): one pass over the neurons, group by group
+// (MeanFieldGroup, docs/model-notes.md §35: 2cosh(y_i) from per-axis
+// factors, never stored), gets the group's s_i from p by one blocked product
+// and multiplies its factors prod_i (1 + e^{l_i}) of the new Omega into a
+// running product per cell (mantissa and binary exponent), whose logarithm is
+// taken once per cell and pass. Omega agrees with evaluate() (one log1p per
+// neuron and cell) to rounding: tests/test_grand_potential_setup.cpp.
 void GrandPotential::solve_mean_field() {
   constexpr int kAndersonDepth = 5;  // secant history (more gained nothing in the measured cases)
   const auto pts = grid_.centres();
@@ -438,10 +336,10 @@ void GrandPotential::solve_mean_field() {
   const int K = cfg_.K;
   const double T = cfg_.T, invT = 1.0 / T, M = static_cast<double>(cfg_.M), emu = std::exp(cfg_.mu / T);
   const double base = cfg_.mu / T - std::log(M);  // l_i = base + ln 2cosh(y_i) - ln(1 + s_i)
-  GridTwoCosh two_cosh(grid_, pts);
-  std::vector<double> x(G), pg(G), om(G), prod(G), U(G);
+  MeanFieldGroup group(grid_);
+  std::vector<double> pg(G), om(G), U(G);
   for (size_t g = 0; g < G; ++g) U[g] = loss_->value(&pts[g * K]);
-  const std::vector<size_t> group_end = omega_groups(params_, two_cosh, base, invT);
+  const std::vector<size_t> group_end = omega_groups(params_, group, base, invT);
   omega_.assign(G, 0.0);
   // p_g = e^{-Omega_g/T_q} / Z on the grid (cell probabilities)
   auto set_density = [&](const std::vector<double>& omega) {
@@ -450,37 +348,31 @@ void GrandPotential::solve_mean_field() {
     for (size_t g = 0; g < G; ++g) z += (pg[g] = std::exp(-(omega[g] - om_min) / cfg_.Tq));
     for (double& v : pg) v /= z;
   };
-  // One pass over the neurons: 2cosh(y_i) at every cell once, then (if
-  // `update_s`) s_i from the current p, then neuron i's factor 1 + e^{l_i} of
-  // the new Omega. The new p is made only after the pass, so fusing the two
-  // steps of the fixed point changes no number. Returns max |d ln(1 + s_i)|.
+  // One pass over the neurons, group by group: (if `update_s`) s_i from the
+  // current p, then the group's factor of the new Omega. The new p is made
+  // only after the pass, so fusing the two steps of the fixed point changes
+  // no number. Returns max |d ln(1 + s_i)|.
   auto pass = [&](bool update_s) {
     std::fill(om.begin(), om.end(), 0.0);
-    double* omp = om.data();
-    double* pr = prod.data();
-    const double* xg = x.data();
-    const double* pp = pg.data();
-    double res = 0;
-    size_t i = 0;
+    double res = 0, e[MeanFieldGroup::kMaxGroup], el0[MeanFieldGroup::kMaxGroup];
+    size_t begin = 0;
+    group.start_product();
     for (size_t end : group_end) {
-      std::fill(prod.begin(), prod.end(), 1.0);
-      for (; i < end; ++i) {
-        two_cosh.fill(params_[i], invT, x.data());
-        if (update_s) {  // s_i = ((M-1)/M) E_p[x_i], x_i = e^{mu/T} 2cosh(y_i)
-          double acc = 0;
-#pragma omp simd reduction(+ : acc)
-          for (size_t g = 0; g < G; ++g) acc += pp[g] * xg[g];
-          const double v = std::log1p((M - 1.0) / M * (emu * acc));
-          res = std::max(res, std::fabs(v - log1p_s_[i]));
-          log1p_s_[i] = v;
+      const size_t n = end - begin;
+      group.load(&params_[begin], n, invT);
+      if (update_s) {  // s_i = ((M-1)/M) E_p[x_i], x_i = e^{mu/T} 2cosh(y_i)
+        group.expected_two_cosh(pg.data(), e);
+        for (size_t j = 0; j < n; ++j) {
+          const double v = std::log1p((M - 1.0) / M * (emu * e[j]));
+          res = std::max(res, std::fabs(v - log1p_s_[begin + j]));
+          log1p_s_[begin + j] = v;
         }
-        const double el0 = std::exp(base - log1p_s_[i]);
-#pragma omp simd
-        for (size_t g = 0; g < G; ++g) pr[g] *= 1.0 + el0 * xg[g];
       }
-#pragma omp simd
-      for (size_t g = 0; g < G; ++g) omp[g] -= T * fm::log(pr[g]);
+      for (size_t j = 0; j < n; ++j) el0[j] = std::exp(base - log1p_s_[begin + j]);
+      group.multiply_product(el0);
+      begin = end;
     }
+    group.subtract_log_product(T, om.data());
     comm_.sum(om.data(), G);
     for (size_t g = 0; g < G; ++g) omega_[g] = om[g] + U[g];
     set_density(omega_);
@@ -524,10 +416,15 @@ void GrandPotential::solve_mean_field() {
     }
     set_density(omega_);  // p of the final Omega (as the pass left it, unless the loop ran out)
   }
-  // One more pass at the fixed point's s_i (occupancy_and_lambda).
+  // One more pass at the fixed point's s_i: the occupied fraction and Lambda.
   double occ = 0;
   std::vector<double> lam(G, 0.0);
-  occupancy_and_lambda(params_, log1p_s_, two_cosh, pg, emu / M, std::log(M), invT, occ, lam);
+  size_t begin = 0;
+  for (size_t end : group_end) {
+    group.load(&params_[begin], end - begin, invT);
+    group.add_occupancy_and_lambda(pg.data(), &log1p_s_[begin], base, std::log(M), occ, lam.data());
+    begin = end;
+  }
   occupancy_ = comm_.sum(occ) / static_cast<double>(cfg_.R());
   comm_.sum(lam.data(), G);
   log_lambda_.assign(G, 0.0);
