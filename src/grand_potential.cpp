@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iostream>
 #include <limits>
 #include <stdexcept>
 
@@ -387,9 +388,11 @@ void GrandPotential::solve_mean_field() {
     const double now = MPI_Wtime();
     if (now - t_line < std::max(5.0, cfg_.progress_seconds)) return;
     t_line = now;
-    std::printf("[gcnn] setup: mean-field iteration %d, residual %.2e, %.0f s (%lld neurons x %zu cells per rank)\n",
-                iteration, residual_, now - t0, static_cast<long long>(params_.size()), G);
-    std::fflush(stdout);
+    char line[200];  // through std::cout, which the run log copies (printf would bypass it)
+    std::snprintf(line, sizeof(line),
+                  "[gcnn] setup: mean-field iteration %d, residual %.2e, %.0f s (%lld neurons x %zu cells per rank)\n",
+                  iteration, residual_, now - t0, static_cast<long long>(params_.size()), G);
+    std::cout << line << std::flush;
   };
   pass(false);  // Omega and p at s = 0
   iterations_ = 0;

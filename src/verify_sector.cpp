@@ -43,7 +43,7 @@ void log_law(const Verification& v, const Grid& g, const double* q, std::vector<
 // A point of cell `cell` at fractional position u[k] in (0,1) along each axis.
 void point_in_cell(const Grid& g, int64_t cell, const double* u, double* q) {
   g.centre(cell, q);
-  for (int k = 0; k < g.K(); ++k) q[k] += (u[k] - 0.5) * g.h(k);
+  for (int k = 0; k < g.K() && k < 3; ++k) q[k] += (u[k] - 0.5) * g.h(k);  // K <= 3 (config)
 }
 
 // P(N | fine cell g): the law averaged over 3^K points of the cell (the
@@ -55,7 +55,7 @@ std::vector<double> cell_law(const Verification& v, const Grid& g, int64_t cell)
   int npts = 1;
   for (int k = 0; k < K; ++k) npts *= 3;
   for (int m = 0; m < npts; ++m) {
-    double u[3] = {0.5, 0.5, 0.5}, q[3] = {0, 0, 0};  // axes beyond K unused (set for -Wmaybe-uninitialized)
+    double u[3], q[3];
     for (int k = 0, r = m; k < K; ++k, r /= 3) u[k] = (r % 3 + 0.5) / 3.0;
     point_in_cell(g, cell, u, q);
     log_law(v, g, q, lp);
