@@ -133,9 +133,11 @@ MemoryEstimate estimate_memory(const Config& c, int n_ranks, bool resume) {
   e.observables = 8 * (2 * ihist + dsum + G + G * nN + nets * K + particles * K) + 8 * 2 * G;
   // GrandPotential: this rank's neurons' theta and s_i (24 bytes each), the
   // exact sector recursion's copy of all neurons (R <= sector_exact_max),
-  // log Lambda and log e_N tables and the mean-field iteration's G-vectors.
+  // log Lambda and log e_N tables and the mean-field iteration's G-vectors:
+  // ~8 of the pass, ~17 of Anderson mixing at depth 5 (its histories, the
+  // least squares' copy), ~2 + 128/n_last of MeanFieldGroup; 30 in all.
   const double R = static_cast<double>(c.M) * static_cast<double>(c.rho);
-  e.setup = 24 * neurons + (R <= static_cast<double>(c.sector_exact_max) ? 24 * R : 0) + 8 * (G * nN + 10 * G);
+  e.setup = 24 * neurons + (R <= static_cast<double>(c.sector_exact_max) ? 24 * R : 0) + 8 * (G * nN + 30 * G);
   e.libraries = kLibraryBytes;
   // A fresh run frees the setup before the state exists; a resumed run
   // has loaded its state before the setup.
