@@ -7,6 +7,13 @@
 #                                 the driver injects compute from measured rates
 #   smpi/alltoallv:pair           the all-to-all as P - 1 pairwise rounds (the
 #                                 shim maps MPI_Ialltoallv to it: P^2 flows at once stall SMPI)
+#   smpi/allgather:bruck          log2(P) rounds. SMPI's default allgather posts
+#                                 P Isend + P Irecv per rank and completes them
+#                                 with waitany, which scans each rank's list of
+#                                 activities: O(P^2) per rank, O(P^3) in all
+#                                 (the node-aware exchange's one allgather of
+#                                 node leaders: 14 CPU-s of setup at 128 ranks,
+#                                 0.4 s with bruck, hours at 1024)
 #   smpi/bw-factor, lat-factor 1  no message-size corrections: SMPI's defaults
 #                                 are calibrated for TCP over Ethernet; the
 #                                 platform's links are taken at face value
@@ -24,7 +31,7 @@ trap 'rm -rf "$tmp"' EXIT
 /usr/bin/python3 "$here/platforms/make_platform.py" "$P" --rpn "$rpn" --byte-scale "$S" \
   --platform "$tmp/platform.xml" --hostfile "$tmp/hostfile"
 smpirun -np "$P" -platform "$tmp/platform.xml" -hostfile "$tmp/hostfile" \
-  --cfg=smpi/simulate-computation:no --cfg=smpi/alltoallv:pair --cfg=smpi/alltoall:bruck \
+  --cfg=smpi/simulate-computation:no --cfg=smpi/alltoallv:pair --cfg=smpi/alltoall:bruck --cfg=smpi/allgather:bruck \
   --cfg=smpi/bw-factor:0:1 --cfg=smpi/lat-factor:0:1 --cfg=network/crosstraffic:0 \
   --cfg=smpi/tmpdir:"$tmp" --log=root.thres:warning \
   "$driver" "$@"
