@@ -88,6 +88,25 @@ void inject_compute(double seconds) {
 #endif
 }
 
+// Simulated seconds this rank spent in the exchange's calls so far, by kind
+// (scale/smpi_shim.hpp): count exchange, proposers' all-to-alls (flat, or
+// node-aware stages 1 and 3), node-aware stage 2 across nodes.
+struct ExchangeTimes {
+  double counts = 0, node_ids = 0, cross_ids = 0;
+  ExchangeTimes operator-(const ExchangeTimes& o) const {
+    return {counts - o.counts, node_ids - o.node_ids, cross_ids - o.cross_ids};
+  }
+};
+
+ExchangeTimes exchange_times() {
+#ifdef GCNN_SMPI
+  const auto& t = gcnn_smpi::comm_times();
+  return {t.counts, t.node_ids, t.cross_ids};
+#else
+  return {};
+#endif
+}
+
 int64_t int_option(const CliRequest& req, const std::string& key, int64_t dflt) {
   const std::string v = req.extra_value(key);
   return v.empty() ? dflt : static_cast<int64_t>(std::stod(v));
@@ -118,12 +137,17 @@ int run_real(const Config& cfg, const CliRequest& req, const Comm& comm) {
   for (int64_t s = 0; s < sweeps; ++s) loop.once();
   const int64_t sent = comm.sum(sweep.counters().moved_bytes);
   const std::string digest = compute_digest(e).text();
+  // The route the proposers took (mover_exchange.hpp), so that a test can
+  // check which one it covered.
+  const std::string route = sweep.exchange().node_aware()
+                                ? "node-aware over " + std::to_string(sweep.exchange().nodes()) + " nodes"
+                                : std::string("flat");
   if (comm.root())
     std::printf("scale_driver real: P = %d, M = %lld, rho = %lld, K = %d, mode %s, %lld sweeps x (1 exchange + %lld "
-                "learning)\nbytes moved %lld\ndigest %s\n",
+                "learning)\nroute %s\nbytes moved %lld\ndigest %s\n",
                 comm.size(), static_cast<long long>(cfg.M), static_cast<long long>(cfg.rho), cfg.K, cfg.mode.c_str(),
-                static_cast<long long>(sweeps), static_cast<long long>(loop.learn), static_cast<long long>(sent),
-                digest.c_str());
+                static_cast<long long>(sweeps), static_cast<long long>(loop.learn), route.c_str(),
+                static_cast<long long>(sent), digest.c_str());
   return 0;
 }
 
@@ -146,10 +170,12 @@ int run_predict(const Config& cfg, const CliRequest& req, const Comm& comm) {
   // A rank of the reduced ensemble stands for `target` neurons: its work
   // (its neurons, active or reservoir, as they fluctuate) scales by `up`.
   const double up = target * comm.size() / static_cast<double>(cfg.R());
-  double compute = 0, total = 0, moved = 0;
+  double compute = 0, compute_max = 0, total = 0, moved = 0;
+  ExchangeTimes in_calls, in_calls_max;
   const int64_t bytes0 = sweep.counters().moved_bytes;
   for (int64_t s = 0; s < timed; ++s) {
     comm.barrier();
+    const ExchangeTimes calls0 = exchange_times();
     const double t0 = MPI_Wtime();
     const double n_all = static_cast<double>(e.active().size() + e.reservoir().size()) * up;
     const double t_sweep = n_all / rates.sweep;
@@ -168,15 +194,26 @@ int run_predict(const Config& cfg, const CliRequest& req, const Comm& comm) {
     }
     e.set_step(loop.key);
     const double t = comm.max(MPI_Wtime() - t0);
+    const ExchangeTimes calls = exchange_times() - calls0;
     compute += comm.sum(c) / comm.size();  // mean over ranks: the ideal, evenly divided work
+    compute_max += comm.max(c);            // the slowest rank's: imbalance of the reduced ensemble
+    in_calls.counts += comm.sum(calls.counts) / comm.size();
+    in_calls.node_ids += comm.sum(calls.node_ids) / comm.size();
+    in_calls.cross_ids += comm.sum(calls.cross_ids) / comm.size();
+    in_calls_max.counts += comm.max(calls.counts);
+    in_calls_max.node_ids += comm.max(calls.node_ids);
+    in_calls_max.cross_ids += comm.max(calls.cross_ids);
     total += t;
   }
   moved = static_cast<double>(comm.sum(sweep.counters().moved_bytes - bytes0)) * byte_scale / timed / comm.size();
   if (comm.root())
     std::printf("predict P %d neurons_per_rank %.6g byte_scale %.6g total_s %.6e compute_s %.6e comm_s %.6e "
-                "efficiency %.4f bytes_per_rank %.6e\n",
+                "efficiency %.4f bytes_per_rank %.6e compute_max_s %.6e counts_s %.6e node_ids_s %.6e "
+                "cross_ids_s %.6e route_nodes %d counts_max_s %.6e node_ids_max_s %.6e cross_ids_max_s %.6e\n",
                 comm.size(), target, byte_scale, total / timed, compute / timed, (total - compute) / timed,
-                compute / total, moved);
+                compute / total, moved, compute_max / timed, in_calls.counts / timed, in_calls.node_ids / timed,
+                in_calls.cross_ids / timed, sweep.exchange().nodes(), in_calls_max.counts / timed,
+                in_calls_max.node_ids / timed, in_calls_max.cross_ids / timed);
   return 0;
 }
 
