@@ -37,6 +37,8 @@ P=$1 S=$2 driver=$3
 shift 3
 rpn=${GCNN_SMPI_RANKS_PER_NODE:-64}
 export GCNN_SMPI_RANKS_PER_NODE=$rpn
+# The byte scale, for scale/smpi_shim.hpp: the count exchange travels at its true size.
+export GCNN_SMPI_BYTE_SCALE=$S
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 /usr/bin/python3 "$here/platforms/make_platform.py" "$P" --rpn "$rpn" --byte-scale "$S" \
