@@ -10,7 +10,7 @@
 //     the rank count, so 64 simulated ranks must give 2 Open MPI ranks' digest.
 //
 //   scale_driver predict --scale.neurons N --scale.byte-scale S --scale.rates FILE
-//                        [--scale.warm 6] [--scale.sweeps 2] [--scale.learn 2]
+//                        [--scale.warm 6] [--scale.sweeps 2] [--scale.learn 2] [--scale.overlap 1]
 //     the same loop on a real but reduced ensemble (the [model] given), timed
 //     in simulated time. Every rank stands for a rank of N neurons: the
 //     compute of each phase is injected (smpi_execute) as its work scaled by
@@ -19,8 +19,13 @@
 //     --byte-scale), so every byte the real code sends stands for S bytes.
 //     The messages are the real code path's: their number, peers and the
 //     count exchange are those of ExchangeSweep::run, only their lengths are
-//     S times shorter. Prints one line of simulated seconds per sweep.
+//     S times shorter. With --scale.overlap 1 the leave tests' compute is
+//     spent in the exchange's polls (scale/smpi_shim.hpp 5.), so that what
+//     the real code hides behind them is hidden here too; 0: all of the
+//     sweep's compute outside its exchange. Prints one line of simulated
+//     seconds per sweep.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -51,6 +56,7 @@ struct BenchRates {
   double sweep = 0;            // neuron-moves/s per core (R / sweep time)
   double learn = 0;            // neuron-updates/s per core of the learning mode used
   double propose_share = 0.2;  // share of a sweep's compute before its all-to-all
+  double leave_share = 0;      // share of the leave tests, which poll the exchange
 };
 
 BenchRates read_rates(const std::string& path, const std::string& mode) {
@@ -74,6 +80,7 @@ BenchRates read_rates(const std::string& path, const std::string& mode) {
   r.sweep = need("sweep");
   r.learn = need("learn_" + mode);
   r.propose_share = need("propose_share");
+  r.leave_share = need("leave_share");
   return r;
 }
 
@@ -104,6 +111,35 @@ ExchangeTimes exchange_times() {
   return {t.counts, t.node_ids, t.cross_ids};
 #else
   return {};
+#endif
+}
+
+// The leave tests' compute, spent by the exchange's polls (scale/smpi_shim.hpp
+// 5.): t_leave seconds over the reduced ensemble's polls (one per chunk of
+// kLeaveChunk active neurons, ExchangeSweep::kChunk), each poll's share
+// spent in pieces of one full-size chunk (the rank stands for `up` times as
+// many neurons, so polls `up` times as often).
+constexpr double kLeaveChunk = 2048;
+
+void set_poll_compute(double t_leave, double active, double up) {
+#ifdef GCNN_SMPI
+  const double polls = std::max(1.0, std::ceil(active / kLeaveChunk));
+  const double chunks = std::max(1.0, std::ceil(active * up / kLeaveChunk));
+  gcnn_smpi::poll_compute() = {t_leave, t_leave / polls, t_leave / chunks};
+#else
+  (void)t_leave, (void)active, (void)up;
+#endif
+}
+
+// The budget the polls left (the last chunks' compute once the exchange was
+// done), and resets it.
+double take_poll_compute() {
+#ifdef GCNN_SMPI
+  const double left = gcnn_smpi::poll_compute().left;
+  gcnn_smpi::poll_compute() = {};
+  return left;
+#else
+  return 0;
 #endif
 }
 
@@ -157,6 +193,7 @@ int run_predict(const Config& cfg, const CliRequest& req, const Comm& comm) {
   const double byte_scale = bs.empty() ? 1.0 : std::stod(bs);
   const BenchRates rates = read_rates(req.extra_value("scale.rates"), cfg.mode);
   const int64_t warm = int_option(req, "scale.warm", 6), timed = int_option(req, "scale.sweeps", 2);
+  const bool overlap = int_option(req, "scale.overlap", 1) != 0;
 
   Ensemble e(cfg, comm);
   auto loss = make_boundary_loss(cfg);
@@ -184,8 +221,12 @@ int run_predict(const Config& cfg, const CliRequest& req, const Comm& comm) {
     // the leave tests, arrivals and rebuild after (their overlap with the
     // all-to-all is not modelled: SMPI runs it blocking, see build.sh).
     inject_compute(rates.propose_share * t_sweep);
+    const double t_leave = rates.leave_share * t_sweep;
+    if (overlap) set_poll_compute(t_leave, static_cast<double>(e.active().size()), up);
     loop.sweep.run(e, ++loop.key);
-    inject_compute((1 - rates.propose_share) * t_sweep);
+    // what the polls did not spend (all of it without overlap) after the sweep
+    const double unspent = overlap ? take_poll_compute() : t_leave;
+    inject_compute((1 - rates.propose_share - rates.leave_share) * t_sweep + unspent);
     for (int64_t l = 0; l < loop.learn; ++l) {
       const double t_learn = static_cast<double>(e.active().size()) * up / rates.learn;
       inject_compute(t_learn);
@@ -223,7 +264,7 @@ int driver(int argc, char** argv, const Comm& comm) {
   // argv[1], the mode, takes argv[0]'s place for the parser (which skips it).
   CliRequest req = parse_command_line(argc - 1, argv + 1,
                                       {"scale.sweeps", "scale.learn", "scale.warm", "scale.neurons",
-                                       "scale.byte-scale", "scale.rates"});
+                                       "scale.byte-scale", "scale.rates", "scale.overlap"});
   const Config cfg = make_config(req.raw);
   if (mode == "real") return run_real(cfg, req, comm);
   if (mode == "predict") return run_predict(cfg, req, comm);

@@ -1,15 +1,19 @@
 #pragma once
 // Force-included (-include) into every source of the SMPI build only
-// (scale/CMakeLists.txt); the core sources stay unchanged. Four mappings:
+// (scale/CMakeLists.txt); the core sources stay unchanged. Five mappings
+// (the fifth is described with its code below):
 //
-// 1. MPI_Ialltoallv -> the blocking MPI_Alltoallv, its request set to
-//    MPI_REQUEST_NULL (MPI_Test and MPI_Wait then return at once). SMPI's
-//    non-blocking all-to-all posts all P^2 flows at once and stalls the
-//    simulation at hundreds of ranks; the blocking one runs the algorithm
-//    chosen with --cfg=smpi/alltoallv:pair (P - 1 pairwise rounds). The
-//    prediction therefore hides no communication behind the leave tests.
-//    (The node-aware route's cross-node MPI_Isend/Irecv stay SMPI's own and
-//    are completed by MPI_Testall/Waitall: a few flows per rank.)
+// 1. MPI_Ialltoallv -> deferred: a stand-in request; the blocking
+//    MPI_Alltoallv (--cfg=smpi/alltoallv:pair, P - 1 pairwise rounds) runs
+//    in the first MPI_Test/Testall that finds every rank of the communicator
+//    has posted it, or in the wait. SMPI's own non-blocking all-to-all posts
+//    all P^2 flows at once and stalls the simulation at hundreds of ranks.
+//    So the all-to-all happens at a poll, as a non-blocking collective
+//    progressed by polls (libnbc) does, but its bytes then move with the
+//    rank blocked: the flat route's all-to-all and the node-aware stages 1
+//    and 3 hide nothing behind the leave tests. The node-aware route's
+//    cross-node MPI_Isend/Irecv (stage 2) stay SMPI's own and travel while
+//    the leave tests compute (5.).
 //
 // 2. MPI_Comm_split_type(MPI_COMM_TYPE_SHARED) -> ranks grouped by node,
 //    floor(rank / GCNN_SMPI_RANKS_PER_NODE) (environment, default 64, as in
@@ -43,9 +47,12 @@
 //    exchange (the blocking all-to-alls of counts and the node-aware route's
 //    cross-node count messages), the proposers' all-to-alls (the mapped
 //    MPI_Ialltoallv: the flat route's one, the node-aware stages 1 and 3) and
-//    the node-aware stage 2 (waiting for the cross-node node-pair messages).
-//    Each includes the wait for the slowest partner.
+//    the node-aware stage 2 (waiting in MPI_Waitall for the cross-node
+//    node-pair messages: what the leave tests did not hide, see 5.). Each
+//    includes the wait for the slowest partner.
 #include <mpi.h>
+#include <simgrid/host.h>
+#include <smpi/smpi.h>
 
 #include <algorithm>
 #include <cmath>
@@ -246,16 +253,134 @@ inline void deliver_counts(const std::vector<std::pair<int, PendingCounts*>>& do
   }
 }
 
+// ---- 5. the leave tests' compute in the polls -------------------------------
+//
+// The sweep polls its exchange (MoverExchange::progress; on the node-aware
+// route MPI_Testall) after each chunk of leave tests. The driver sets a
+// budget of simulated leave-test compute (scale_driver.cpp --scale.overlap),
+// the share between two of the reduced ensemble's polls, and the share of
+// one chunk of the full-size rank (~2048 neurons: the full rank polls ~128
+// times as often). Each poll tests; while the exchange is not done, it
+// spends its share chunk by chunk, testing after each: so the node-aware
+// stage 2 (posted at the first poll) travels while the leave tests compute
+// and its end is seen within one full-size chunk, as in the real code. What
+// the polls did not spend the driver injects after the sweep. (The flat
+// route's all-to-all and the node-aware stages 1 and 3 stay blocking, see
+// 1: they overlap nothing.)
+struct PollCompute {
+  double left = 0, per_poll = 0, per_chunk = 0;
+};
+
+inline PollCompute& poll_compute() {
+  static std::map<int, PollCompute> by_rank;
+  int me = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &me);
+  return by_rank[me];
+}
+
+inline void execute_seconds(double s) {
+  if (s > 0) smpi_execute_flops(s * sg_host_get_speed(sg_host_self()));
+}
+
 // ---- 1. and 4. --------------------------------------------------------------
 
-inline int ialltoallv_blocking(const void* sbuf, const int* scounts, const int* sdispls, MPI_Datatype stype,
+// The proposers' all-to-all, deferred (1.): the request handed back is a
+// stand-in; the blocking pairwise all-to-all runs in the first test at
+// which every rank of the communicator has posted it (before that, a test
+// says "not done", as a real one would, and the rank computes on), or in
+// the wait. So it takes place at a poll, as a non-blocking collective
+// progressed by polls does, and a rank never blocks in it for ranks that
+// have not reached it.
+struct DeferredAlltoallv {
+  const void* sbuf;
+  void* rbuf;
+  std::vector<int> sc, sd, rc, rd;
+  MPI_Datatype stype, rtype;
+  MPI_Comm comm;
+  std::pair<std::vector<int>, int> key;  // (members' world ranks, sequence number)
+};
+
+// Ranks that have posted each deferred all-to-all, shared by the process
+// (published like count_mail()).
+struct Joined {
+  std::map<std::pair<std::vector<int>, int>, int> count;
+};
+
+inline Joined& joined() {
+  if (const char* v = std::getenv("GCNN_SMPI_JOINED"))
+    return *reinterpret_cast<Joined*>(static_cast<uintptr_t>(std::strtoull(v, nullptr, 16)));
+  auto* j = new Joined;
+  char hex[32];
+  std::snprintf(hex, sizeof hex, "%llx", static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(j)));
+  setenv("GCNN_SMPI_JOINED", hex, 1);
+  return *j;
+}
+
+struct RankDeferred {
+  std::map<MPI_Request, std::unique_ptr<DeferredAlltoallv>> pending;
+  std::map<std::vector<int>, int> sequence;
+};
+
+inline RankDeferred& rank_deferred() {
+  static std::map<int, RankDeferred> by_rank;
+  int me = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &me);
+  return by_rank[me];
+}
+
+inline DeferredAlltoallv* deferred(MPI_Request r) {
+  if (r == MPI_REQUEST_NULL) return nullptr;
+  auto& p = rank_deferred().pending;
+  auto it = p.find(r);
+  return it == p.end() ? nullptr : it->second.get();
+}
+
+inline int ialltoallv_deferred(const void* sbuf, const int* scounts, const int* sdispls, MPI_Datatype stype,
                                void* rbuf, const int* rcounts, const int* rdispls, MPI_Datatype rtype, MPI_Comm comm,
                                MPI_Request* req) {
-  *req = MPI_REQUEST_NULL;
+  int n = 0;
+  MPI_Comm_size(comm, &n);
+  auto d = std::make_unique<DeferredAlltoallv>();
+  d->sbuf = sbuf;
+  d->rbuf = rbuf;
+  d->sc.assign(scounts, scounts + n);
+  d->sd.assign(sdispls, sdispls + n);
+  d->rc.assign(rcounts, rcounts + n);
+  d->rd.assign(rdispls, rdispls + n);
+  d->stype = stype;
+  d->rtype = rtype;
+  d->comm = comm;
+  const std::vector<int> w = world_ranks(comm);
+  d->key = {w, rank_deferred().sequence[w]++};
+  ++joined().count[d->key];
+  *req = reinterpret_cast<MPI_Request>(d.get());  // a unique stand-in, never given to SMPI
+  rank_deferred().pending[*req] = std::move(d);
+  return MPI_SUCCESS;
+}
+
+// Runs a deferred all-to-all (blocking) and releases its stand-in.
+inline int run_deferred(MPI_Request* req) {
+  DeferredAlltoallv* d = deferred(*req);
   const double t0 = MPI_Wtime();
-  const int rc = MPI_Alltoallv(sbuf, scounts, sdispls, stype, rbuf, rcounts, rdispls, rtype, comm);
+  const int rc = MPI_Alltoallv(d->sbuf, d->sc.data(), d->sd.data(), d->stype, d->rbuf, d->rc.data(), d->rd.data(),
+                               d->rtype, d->comm);
   comm_times().node_ids += MPI_Wtime() - t0;
+  auto& j = joined().count;
+  if (--j[d->key] == 0) j.erase(d->key);  // the last member out: forget it
+  rank_deferred().pending.erase(*req);
+  *req = MPI_REQUEST_NULL;
   return rc;
+}
+
+// A test of a deferred all-to-all: run it if everyone has posted it.
+inline bool test_deferred(MPI_Request* req) {
+  DeferredAlltoallv* d = deferred(*req);
+  int n = 0;
+  MPI_Comm_size(d->comm, &n);
+  const auto it = joined().count.find(d->key);
+  if (it == joined().count.end() || it->second < n) return false;
+  run_deferred(req);
+  return true;
 }
 
 // The core's blocking all-to-alls carry counts only (mover_exchange.cpp):
@@ -280,6 +405,11 @@ inline int alltoallv_counts(const void* sbuf, const int* scounts, const int* sdi
 }
 
 inline int waitall_timed(int n, MPI_Request* reqs, MPI_Status* st) {
+  for (int i = 0; i < n; ++i)
+    if (deferred(reqs[i])) {
+      const int rc = run_deferred(&reqs[i]);
+      if (rc != MPI_SUCCESS) return rc;
+    }
   const auto counts = counts_among(n, reqs);
   const double t0 = MPI_Wtime();
   const int rc = MPI_Waitall(n, reqs, st);
@@ -289,17 +419,52 @@ inline int waitall_timed(int n, MPI_Request* reqs, MPI_Status* st) {
   return rc;
 }
 
+inline int wait_timed(MPI_Request* req, MPI_Status* st) {
+  if (deferred(*req)) return run_deferred(req);
+  return MPI_Wait(req, st);
+}
+
 inline int testall_timed(int n, MPI_Request* reqs, int* flag, MPI_Status* st) {
+  // SMPI must not see a stand-in: test deferred ones, then the rest in a copy
+  auto test = [&](int* f) {
+    std::vector<MPI_Request> copy(reqs, reqs + n);
+    bool all = true;
+    for (int i = 0; i < n; ++i)
+      if (deferred(copy[i])) {
+        if (test_deferred(&copy[i])) reqs[i] = MPI_REQUEST_NULL;
+        else all = false;
+        copy[i] = MPI_REQUEST_NULL;
+      }
+    int real = 1;
+    const int rc = MPI_Testall(n, copy.data(), &real, st);
+    for (int i = 0; i < n; ++i)
+      if (copy[i] == MPI_REQUEST_NULL && !deferred(reqs[i])) reqs[i] = MPI_REQUEST_NULL;
+    *f = all && real;
+    return rc;
+  };
   const auto counts = counts_among(n, reqs);
-  const double t0 = MPI_Wtime();
-  const int rc = MPI_Testall(n, reqs, flag, st);
+  int rc = test(flag);
+  // the leave tests' compute up to the next poll, chunk by chunk (5.); the
+  // tests themselves take no simulated time (smpirun.sh smpi/test:0)
+  PollCompute& pc = poll_compute();
+  for (double spent = 0; !*flag && rc == MPI_SUCCESS && pc.per_chunk > 0 && pc.left > 0 && spent < pc.per_poll;) {
+    const double d = std::min({pc.per_chunk, pc.left, pc.per_poll - spent});
+    execute_seconds(d);
+    pc.left -= d;
+    spent += d;
+    rc = test(flag);
+  }
   // SMPI may complete some requests of a false Testall: deliver what completed
   std::vector<std::pair<int, PendingCounts*>> done;
   for (const auto& c : counts)
     if (reqs[c.first] == MPI_REQUEST_NULL) done.push_back(c);
   deliver_counts(done);
-  comm_times().cross_ids += MPI_Wtime() - t0;
   return rc;
+}
+
+// The flat route's poll (MPI_Test on its one all-to-all): as a Testall of one.
+inline int test_timed(MPI_Request* req, int* flag, MPI_Status* st) {
+  return testall_timed(1, req, flag, st == MPI_STATUS_IGNORE ? MPI_STATUSES_IGNORE : st);
 }
 
 inline int ranks_per_node() {
@@ -322,11 +487,13 @@ inline int split_type_by_node(MPI_Comm comm, int type, int key, MPI_Info info, M
 
 }  // namespace gcnn_smpi
 
-#define MPI_Ialltoallv gcnn_smpi::ialltoallv_blocking
+#define MPI_Ialltoallv gcnn_smpi::ialltoallv_deferred
 #define MPI_Alltoall gcnn_smpi::alltoall_counts
 #define MPI_Alltoallv gcnn_smpi::alltoallv_counts
 #define MPI_Waitall gcnn_smpi::waitall_timed
 #define MPI_Isend gcnn_smpi::isend_counts_aware
 #define MPI_Irecv gcnn_smpi::irecv_counts_aware
 #define MPI_Testall gcnn_smpi::testall_timed
+#define MPI_Test gcnn_smpi::test_timed
+#define MPI_Wait gcnn_smpi::wait_timed
 #define MPI_Comm_split_type gcnn_smpi::split_type_by_node
