@@ -217,9 +217,10 @@ int run_predict(const Config& cfg, const CliRequest& req, const Comm& comm) {
     const double n_all = static_cast<double>(e.active().size() + e.reservoir().size()) * up;
     const double t_sweep = n_all / rates.sweep;
     double c = t_sweep;
-    // The sweep's compute around its message round: the proposals before it,
-    // the leave tests, arrivals and rebuild after (their overlap with the
-    // all-to-all is not modelled: SMPI runs it blocking, see build.sh).
+    // The sweep's compute around its message round: the proposals before it;
+    // the leave tests in its polls (with overlap: scale/smpi_shim.hpp 5.;
+    // the all-to-alls themselves run blocking, 1.), else after it; the
+    // arrivals and rebuild after it.
     inject_compute(rates.propose_share * t_sweep);
     const double t_leave = rates.leave_share * t_sweep;
     if (overlap) set_poll_compute(t_leave, static_cast<double>(e.active().size()), up);
