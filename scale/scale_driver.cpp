@@ -10,7 +10,7 @@
 //     the rank count, so 64 simulated ranks must give 2 Open MPI ranks' digest.
 //
 //   scale_driver predict --scale.neurons N --scale.byte-scale S --scale.rates FILE
-//                        [--scale.warm 6] [--scale.sweeps 2] [--scale.learn 2]
+//                        [--scale.warm 6] [--scale.sweeps 2] [--scale.learn 2] [--scale.overlap 1]
 //     the same loop on a real but reduced ensemble (the [model] given), timed
 //     in simulated time. Every rank stands for a rank of N neurons: the
 //     compute of each phase is injected (smpi_execute) as its work scaled by
@@ -19,8 +19,13 @@
 //     --byte-scale), so every byte the real code sends stands for S bytes.
 //     The messages are the real code path's: their number, peers and the
 //     count exchange are those of ExchangeSweep::run, only their lengths are
-//     S times shorter. Prints one line of simulated seconds per sweep.
+//     S times shorter. With --scale.overlap 1 the leave tests' compute is
+//     spent in the exchange's polls (scale/smpi_shim.hpp 5.), so that what
+//     the real code hides behind them is hidden here too; 0: all of the
+//     sweep's compute outside its exchange. Prints one line of simulated
+//     seconds per sweep.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -51,6 +56,7 @@ struct BenchRates {
   double sweep = 0;            // neuron-moves/s per core (R / sweep time)
   double learn = 0;            // neuron-updates/s per core of the learning mode used
   double propose_share = 0.2;  // share of a sweep's compute before its all-to-all
+  double leave_share = 0;      // share of the leave tests, which poll the exchange
 };
 
 BenchRates read_rates(const std::string& path, const std::string& mode) {
@@ -74,6 +80,7 @@ BenchRates read_rates(const std::string& path, const std::string& mode) {
   r.sweep = need("sweep");
   r.learn = need("learn_" + mode);
   r.propose_share = need("propose_share");
+  r.leave_share = need("leave_share");
   return r;
 }
 
@@ -85,6 +92,54 @@ void inject_compute(double seconds) {
   if (seconds > 0) smpi_execute_flops(seconds * sg_host_get_speed(sg_host_self()));
 #else
   (void)seconds;
+#endif
+}
+
+// Simulated seconds this rank spent in the exchange's calls so far, by kind
+// (scale/smpi_shim.hpp): count exchange, proposers' all-to-alls (flat, or
+// node-aware stages 1 and 3), node-aware stage 2 across nodes.
+struct ExchangeTimes {
+  double counts = 0, node_ids = 0, cross_ids = 0;
+  ExchangeTimes operator-(const ExchangeTimes& o) const {
+    return {counts - o.counts, node_ids - o.node_ids, cross_ids - o.cross_ids};
+  }
+};
+
+ExchangeTimes exchange_times() {
+#ifdef GCNN_SMPI
+  const auto& t = gcnn_smpi::comm_times();
+  return {t.counts, t.node_ids, t.cross_ids};
+#else
+  return {};
+#endif
+}
+
+// The leave tests' compute, spent by the exchange's polls (scale/smpi_shim.hpp
+// 5.): t_leave seconds over the reduced ensemble's polls (one per chunk of
+// kLeaveChunk active neurons, ExchangeSweep::kChunk), each poll's share
+// spent in pieces of one full-size chunk (the rank stands for `up` times as
+// many neurons, so polls `up` times as often).
+constexpr double kLeaveChunk = 2048;
+
+void set_poll_compute(double t_leave, double active, double up) {
+#ifdef GCNN_SMPI
+  const double polls = std::max(1.0, std::ceil(active / kLeaveChunk));
+  const double chunks = std::max(1.0, std::ceil(active * up / kLeaveChunk));
+  gcnn_smpi::poll_compute() = {t_leave, t_leave / polls, t_leave / chunks};
+#else
+  (void)t_leave, (void)active, (void)up;
+#endif
+}
+
+// The budget the polls left (the last chunks' compute once the exchange was
+// done), and resets it.
+double take_poll_compute() {
+#ifdef GCNN_SMPI
+  const double left = gcnn_smpi::poll_compute().left;
+  gcnn_smpi::poll_compute() = {};
+  return left;
+#else
+  return 0;
 #endif
 }
 
@@ -118,12 +173,17 @@ int run_real(const Config& cfg, const CliRequest& req, const Comm& comm) {
   for (int64_t s = 0; s < sweeps; ++s) loop.once();
   const int64_t sent = comm.sum(sweep.counters().moved_bytes);
   const std::string digest = compute_digest(e).text();
+  // The route the proposers took (mover_exchange.hpp), so that a test can
+  // check which one it covered.
+  const std::string route = sweep.exchange().node_aware()
+                                ? "node-aware over " + std::to_string(sweep.exchange().nodes()) + " nodes"
+                                : std::string("flat");
   if (comm.root())
     std::printf("scale_driver real: P = %d, M = %lld, rho = %lld, K = %d, mode %s, %lld sweeps x (1 exchange + %lld "
-                "learning)\nbytes moved %lld\ndigest %s\n",
+                "learning)\nroute %s\nbytes moved %lld\ndigest %s\n",
                 comm.size(), static_cast<long long>(cfg.M), static_cast<long long>(cfg.rho), cfg.K, cfg.mode.c_str(),
-                static_cast<long long>(sweeps), static_cast<long long>(loop.learn), static_cast<long long>(sent),
-                digest.c_str());
+                static_cast<long long>(sweeps), static_cast<long long>(loop.learn), route.c_str(),
+                static_cast<long long>(sent), digest.c_str());
   return 0;
 }
 
@@ -133,6 +193,7 @@ int run_predict(const Config& cfg, const CliRequest& req, const Comm& comm) {
   const double byte_scale = bs.empty() ? 1.0 : std::stod(bs);
   const BenchRates rates = read_rates(req.extra_value("scale.rates"), cfg.mode);
   const int64_t warm = int_option(req, "scale.warm", 6), timed = int_option(req, "scale.sweeps", 2);
+  const bool overlap = int_option(req, "scale.overlap", 1) != 0;
 
   Ensemble e(cfg, comm);
   auto loss = make_boundary_loss(cfg);
@@ -146,20 +207,27 @@ int run_predict(const Config& cfg, const CliRequest& req, const Comm& comm) {
   // A rank of the reduced ensemble stands for `target` neurons: its work
   // (its neurons, active or reservoir, as they fluctuate) scales by `up`.
   const double up = target * comm.size() / static_cast<double>(cfg.R());
-  double compute = 0, total = 0, moved = 0;
+  double compute = 0, compute_max = 0, total = 0, moved = 0;
+  ExchangeTimes in_calls, in_calls_max;
   const int64_t bytes0 = sweep.counters().moved_bytes;
   for (int64_t s = 0; s < timed; ++s) {
     comm.barrier();
+    const ExchangeTimes calls0 = exchange_times();
     const double t0 = MPI_Wtime();
     const double n_all = static_cast<double>(e.active().size() + e.reservoir().size()) * up;
     const double t_sweep = n_all / rates.sweep;
     double c = t_sweep;
-    // The sweep's compute around its message round: the proposals before it,
-    // the leave tests, arrivals and rebuild after (their overlap with the
-    // all-to-all is not modelled: SMPI runs it blocking, see build.sh).
+    // The sweep's compute around its message round: the proposals before it;
+    // the leave tests in its polls (with overlap: scale/smpi_shim.hpp 5.;
+    // the all-to-alls themselves run blocking, 1.), else after it; the
+    // arrivals and rebuild after it.
     inject_compute(rates.propose_share * t_sweep);
+    const double t_leave = rates.leave_share * t_sweep;
+    if (overlap) set_poll_compute(t_leave, static_cast<double>(e.active().size()), up);
     loop.sweep.run(e, ++loop.key);
-    inject_compute((1 - rates.propose_share) * t_sweep);
+    // what the polls did not spend (all of it without overlap) after the sweep
+    const double unspent = overlap ? take_poll_compute() : t_leave;
+    inject_compute((1 - rates.propose_share - rates.leave_share) * t_sweep + unspent);
     for (int64_t l = 0; l < loop.learn; ++l) {
       const double t_learn = static_cast<double>(e.active().size()) * up / rates.learn;
       inject_compute(t_learn);
@@ -168,15 +236,26 @@ int run_predict(const Config& cfg, const CliRequest& req, const Comm& comm) {
     }
     e.set_step(loop.key);
     const double t = comm.max(MPI_Wtime() - t0);
+    const ExchangeTimes calls = exchange_times() - calls0;
     compute += comm.sum(c) / comm.size();  // mean over ranks: the ideal, evenly divided work
+    compute_max += comm.max(c);            // the slowest rank's: imbalance of the reduced ensemble
+    in_calls.counts += comm.sum(calls.counts) / comm.size();
+    in_calls.node_ids += comm.sum(calls.node_ids) / comm.size();
+    in_calls.cross_ids += comm.sum(calls.cross_ids) / comm.size();
+    in_calls_max.counts += comm.max(calls.counts);
+    in_calls_max.node_ids += comm.max(calls.node_ids);
+    in_calls_max.cross_ids += comm.max(calls.cross_ids);
     total += t;
   }
   moved = static_cast<double>(comm.sum(sweep.counters().moved_bytes - bytes0)) * byte_scale / timed / comm.size();
   if (comm.root())
     std::printf("predict P %d neurons_per_rank %.6g byte_scale %.6g total_s %.6e compute_s %.6e comm_s %.6e "
-                "efficiency %.4f bytes_per_rank %.6e\n",
+                "efficiency %.4f bytes_per_rank %.6e compute_max_s %.6e counts_s %.6e node_ids_s %.6e "
+                "cross_ids_s %.6e route_nodes %d counts_max_s %.6e node_ids_max_s %.6e cross_ids_max_s %.6e\n",
                 comm.size(), target, byte_scale, total / timed, compute / timed, (total - compute) / timed,
-                compute / total, moved);
+                compute / total, moved, compute_max / timed, in_calls.counts / timed, in_calls.node_ids / timed,
+                in_calls.cross_ids / timed, sweep.exchange().nodes(), in_calls_max.counts / timed,
+                in_calls_max.node_ids / timed, in_calls_max.cross_ids / timed);
   return 0;
 }
 
@@ -186,7 +265,7 @@ int driver(int argc, char** argv, const Comm& comm) {
   // argv[1], the mode, takes argv[0]'s place for the parser (which skips it).
   CliRequest req = parse_command_line(argc - 1, argv + 1,
                                       {"scale.sweeps", "scale.learn", "scale.warm", "scale.neurons",
-                                       "scale.byte-scale", "scale.rates"});
+                                       "scale.byte-scale", "scale.rates", "scale.overlap"});
   const Config cfg = make_config(req.raw);
   if (mode == "real") return run_real(cfg, req, comm);
   if (mode == "predict") return run_predict(cfg, req, comm);
