@@ -23,18 +23,19 @@ GCNN_EXIT_CHECKPOINTED=75
 
 log() { echo "[gcnn-job $(date '+%F %T')] job ${SLURM_JOB_ID:-?} (restart ${SLURM_RESTART_COUNT:-0}): $*"; }
 
+# The newest checkpoint of the run in the current directory ("" if none).
+newest_checkpoint() { compgen -G "results.ckpt/ckpt.*.h5" | sort | tail -1; }
+
 # gcnn_start_args: how to start gcnn run in the current directory; sets the
 # array GCNN_START_ARGS. Resume from the newest checkpoint if there is one.
 gcnn_start_args() {
-  if compgen -G "results.ckpt/ckpt.*.h5" > /dev/null; then
+  if [ -n "$(newest_checkpoint)" ]; then
     GCNN_START_ARGS=(--resume latest)
   else
     # No checkpoint yet: whatever an earlier attempt wrote cannot be continued.
     GCNN_START_ARGS=(--overwrite)
   fi
 }
-
-newest_checkpoint() { compgen -G "results.ckpt/ckpt.*.h5" | sort | tail -1; }
 
 # A chain that stops unfinished cancels its report job (GCNN_REPORT_JOB),
 # whose afterok dependency could never be met: SLURM would keep it pending.

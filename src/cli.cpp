@@ -214,7 +214,7 @@ int cmd_run(int argc, char** argv, const Comm& comm) {
   if (!req.positional.empty()) throw ConfigError("gcnn run takes no positional argument ('" + req.positional[0] + "')");
   // main holds the SignalGuard from its first line: a signal during MPI_Init,
   // setup or a load exits 75 cleanly.
-  RunLog log(comm);           // rank 0's output, also to the log file once the run owns its files
+  RunLog log(comm);  // rank 0's output, also to the log file once the run owns its files
   try {
     return run_or_resume(req, comm, log);
   } catch (const std::exception& e) {

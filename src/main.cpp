@@ -64,21 +64,30 @@ std::string command_list() {
   return s;
 }
 
-int dispatch(int argc, char** argv, const Comm& comm) {
-  if (argc <= 1) return cmd_run(1, argv, comm);  // no subcommand: run the demo
+// The command argv selects, and the arguments it sees: argv[1] names it
+// (the command sees argv from there on), or there is none or only options
+// (`gcnn`, `gcnn --config x.ini`: run, seeing all of argv). nullptr: an
+// unknown name.
+struct Selection {
+  const Command* command;
+  int argc;
+  char** argv;
+};
+Selection select_command(int argc, char** argv) {
+  static const Command* const run = find_command("run");
+  if (argc <= 1) return {run, 1, argv};  // no subcommand: run the demo
   const std::string_view name = argv[1];
-  if (const Command* c = find_command(name)) return c->run(argc - 1, argv + 1, comm);
-  if (name.rfind("--", 0) == 0) return cmd_run(argc, argv, comm);  // `gcnn --config x.ini` means run
-  throw ConfigError("unknown command '" + std::string(name) + "' (commands: " + command_list() +
-                    "; see gcnn --help)");
+  if (const Command* c = find_command(name)) return {c, argc - 1, argv + 1};
+  if (name.rfind("--", 0) == 0) return {run, argc, argv};
+  return {nullptr, argc, argv};
 }
 
-// Whether argv selects `gcnn run` (the default command).
-bool selects_run(int argc, char** argv) {
-  if (argc <= 1) return true;
-  const std::string_view name = argv[1];
-  if (const Command* c = find_command(name)) return c->run == cmd_run;
-  return name.rfind("--", 0) == 0;
+int dispatch(int argc, char** argv, const Comm& comm) {
+  const Selection s = select_command(argc, argv);
+  if (!s.command)
+    throw ConfigError("unknown command '" + std::string(argv[1]) + "' (commands: " + command_list() +
+                      "; see gcnn --help)");
+  return s.command->run(s.argc, s.argv, comm);
 }
 
 }  // namespace
@@ -88,7 +97,7 @@ int main(int argc, char** argv) {
   // time-limit warning as the job starts, and MPI_Init alone takes a second.
   // The run sees such a signal at its first check and exits 75 (jobs/lib.sh).
   std::optional<SignalGuard> stop_signals;
-  if (selects_run(argc, argv)) stop_signals.emplace();
+  if (const Command* c = select_command(argc, argv).command; c && c->run == cmd_run) stop_signals.emplace();
   // Test hook (checkpoint_signal): SIGUSR1 before MPI_Init, as SLURM may send it.
   if (stop_signals && std::getenv("GCNN_TEST_SIGNAL_AT_START")) std::raise(SIGUSR1);
   MpiSession mpi(&argc, &argv);
