@@ -419,13 +419,20 @@ void GrandPotential::solve_mean_field() {
     }
     set_density(omega_);  // p of the final Omega (as the pass left it, unless the loop ran out)
   }
-  // One more pass at the fixed point's s_i: the occupied fraction and Lambda.
+  occupancy_and_lambda(group, group_end, pg);
+}
+
+void GrandPotential::occupancy_and_lambda(MeanFieldGroup& group, const std::vector<size_t>& group_end,
+                                          const std::vector<double>& pg) {
+  const size_t G = pg.size();
+  const double invT = 1.0 / cfg_.T, lnM = std::log(static_cast<double>(cfg_.M));
+  const double base = cfg_.mu / cfg_.T - lnM;
   double occ = 0;
   std::vector<double> lam(G, 0.0);
   size_t begin = 0;
   for (size_t end : group_end) {
     group.load(&params_[begin], end - begin, invT);
-    group.add_occupancy_and_lambda(pg.data(), &log1p_s_[begin], base, std::log(M), occ, lam.data());
+    group.add_occupancy_and_lambda(pg.data(), &log1p_s_[begin], base, lnM, occ, lam.data());
     begin = end;
   }
   occupancy_ = comm_.sum(occ) / static_cast<double>(cfg_.R());

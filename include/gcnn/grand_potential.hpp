@@ -22,6 +22,8 @@
 
 namespace gcnn {
 
+class MeanFieldGroup;  // mean_field_group.hpp: the setup's blocked kernels
+
 // What a run needs of a GrandPotential after its setup: the observables'
 // tables and the numbers it reports. A checkpoint stores them
 // (grand_potential_tables.hpp), so that a resume recomputes nothing.
@@ -79,6 +81,9 @@ class GrandPotential {
  private:
   friend class MeanFieldOmega;
   void solve_mean_field();
+  // At the fixed point's s_i: occupancy_ and log_lambda_ (one more pass).
+  void occupancy_and_lambda(MeanFieldGroup& group, const std::vector<size_t>& group_end,
+                            const std::vector<double>& pg);
   void build_sector_tables();
 
   Params cfg_;
