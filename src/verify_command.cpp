@@ -145,8 +145,8 @@ int cmd_verify(int argc, char** argv, const Comm& comm) {
   }
   // The learning-equilibrium setup (Omega, V with hbar = 2 T_q) at the run's
   // grid and at half resolution (for the discretisation bounds).
-  v.st0 = make_solve_setup(verify::with(v.phys0, "learning_equilibrium", "nelson"), comm);
-  v.st0c = make_solve_setup(verify::with(v.phys0, "learning_equilibrium", "nelson", 2), comm);
+  v.st0 = v.equilibrium_setup(v.phys0);
+  v.st0c = v.equilibrium_setup(v.phys0, 2);
   v.eq = verify::equilibrium(v.st0);
   v.scalars["burn_in"] = cfg.verify_burn_in;
   for (auto identity : kIdentities) identity(v);

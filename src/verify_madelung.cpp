@@ -291,7 +291,7 @@ void madelung_continuity(Verification& v) {
     if (j0 >= 0 && tagged_networks(v.cfg) > 0) ++j0;  // the first displaced sample (see quench_relaxation)
     if (j0 >= 0 && j0 < v.s.S) {
       const Config phys1 = physics_at(v.cfg, static_cast<uint64_t>(v.cfg.quench_step));
-      const SolveSetup st1 = make_solve_setup(with(phys1, "learning_equilibrium", "nelson"), v.comm);
+      const SolveSetup& st1 = v.equilibrium_setup(phys1);
       rows_for(uniform_window(v.s, j0, v.cfg.verify_dynamics_samples), st1.omega_Tq, phys1, "after the quench", "q");
     }
   }

@@ -116,8 +116,8 @@ Prediction nonlinear_prediction(const Verification& v, const std::vector<int64_t
 // a tagged minority, is reported beside it (T2.4).
 void relaxation_rate(Verification& v, const std::vector<int64_t>& wq, const Config& phys1) {
   const Series& s = v.s;
-  const SolveSetup st1 = make_solve_setup(with(phys1, "learning_equilibrium", "nelson"), v.comm);
-  const SolveSetup st1c = make_solve_setup(with(phys1, "learning_equilibrium", "nelson", 2), v.comm);
+  const SolveSetup& st1 = v.equilibrium_setup(phys1);
+  const SolveSetup& st1c = v.equilibrium_setup(phys1, 2);
   const EigenResult fine = eigen(st1, phys1, 3, v.comm), coarse = eigen(st1c, phys1, 3, v.comm);
   const double D = phys1.gamma * phys1.Tq;
   const double pref = 2 * fine.mass * D / (fine.hbar * fine.hbar);

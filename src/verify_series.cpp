@@ -2,7 +2,9 @@
 // identity shares (windows, cell probabilities, configs for the solver).
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
+#include "gcnn/grand_potential.hpp"
 #include "gcnn/h5.hpp"
 #include "gcnn/verification.hpp"
 
@@ -114,6 +116,16 @@ Config with(const Config& c, const std::string& potential, const std::string& hb
   if (n_div > 1)
     for (auto& n : x.grid_n) n = std::max<int64_t>(4, n / n_div);
   return x;
+}
+
+const SolveSetup& Verification::equilibrium_setup(const Config& phys, int64_t n_div) {
+  const Config x = with(phys, "learning_equilibrium", "nelson", n_div);
+  char gamma[32];
+  std::snprintf(gamma, sizeof(gamma), "|gamma=%.17g", x.gamma);  // the mass; the rest is in the key
+  const std::string key = GrandPotential::physics_key(x) + gamma;
+  auto it = setups.find(key);
+  if (it == setups.end()) it = setups.emplace(key, make_solve_setup(x, comm)).first;
+  return it->second;
 }
 
 std::vector<double> column(const std::vector<double>& x, int64_t stride, int64_t col, const std::vector<int64_t>& win) {

@@ -113,6 +113,14 @@ struct Verification {
   std::map<std::string, double> scalars;  // attributes of /verification
   std::vector<std::vector<double>> n_laws;  // P(N|q) per fine cell at the start physics (lazy)
   bool enough_equilibrium() const { return eq_window.size() >= 4; }
+  // Collective. The learning-equilibrium setup of `phys` (hbar = 2 T_q) on
+  // its grid, or on a grid n_div times coarser. Each costs a mean-field solve
+  // and an evaluation over every neuron, and several rows need the same one
+  // (the start, after a tagged quench that leaves the physics as it was, the
+  // relaxation and Madelung rows after a collective one): computed once per
+  // physics and kept for the verify.
+  const SolveSetup& equilibrium_setup(const Config& phys, int64_t n_div = 1);
+  std::map<std::string, SolveSetup> setups;  // by GrandPotential::physics_key and the mobility
   void put(const std::string& where, std::vector<double> data, std::vector<uint64_t> dims, std::string unit) {
     arrays[where] = Array{std::move(data), std::move(dims), std::move(unit)};
   }
