@@ -112,6 +112,7 @@ struct Verification {
   std::map<std::string, Array> arrays;
   std::map<std::string, double> scalars;  // attributes of /verification
   std::vector<std::vector<double>> n_laws;  // P(N|q) per fine cell at the start physics (lazy)
+  EigenResult lowest;  // the two lowest eigenpairs at the run's grid (lazy: T1.2's slow mode, T1.3)
   bool enough_equilibrium() const { return eq_window.size() >= 4; }
   void put(const std::string& where, std::vector<double> data, std::vector<uint64_t> dims, std::string unit) {
     arrays[where] = Array{std::move(data), std::move(dims), std::move(unit)};
