@@ -38,6 +38,33 @@ Estimate block_means(const std::vector<double>& x, int blocks) {
   return Estimate{mean_of(x), sem(m)};
 }
 
+CorrelatedMean correlated_mean(const std::vector<double>& x, double tau_floor) {
+  const size_t n = x.size();
+  CorrelatedMean r;
+  r.value = mean_of(x);
+  if (n < 2) return r;
+  std::vector<double> d(n);
+  for (size_t i = 0; i < n; ++i) d[i] = x[i] - r.value;
+  double c0 = 0;
+  for (double a : d) c0 += a * a;
+  c0 /= static_cast<double>(n);
+  if (!(c0 > 0)) return r;
+  double tau = 1;
+  for (size_t w = 1; w < n / 2; ++w) {  // Sokal's window: stop at the first w >= 5 tau(w)
+    double ck = 0;
+    for (size_t i = 0; i + w < n; ++i) ck += d[i] * d[i + w];
+    tau += 2 * ck / (static_cast<double>(n) * c0);
+    if (static_cast<double>(w) >= 5 * tau) break;
+  }
+  r.tau_estimated = std::max(tau, 1.0);  // a negative sum is noise around independence
+  r.tau = std::max(r.tau_estimated, tau_floor);
+  const double s2 = c0 * static_cast<double>(n) / static_cast<double>(n - 1);
+  // n - tau: the sample variance misses the mean's own variance, s^2 tau/n;
+  // at n <= 2 tau the series holds about one independent value: error s.
+  r.error = std::sqrt(s2 * r.tau / std::max(static_cast<double>(n) - r.tau, r.tau));
+  return r;
+}
+
 Estimate bootstrap(int64_t n, int n_boot, uint64_t seed,
                    const std::function<double(const std::vector<int64_t>& idx)>& statistic) {
   CounterRng rng(seed);
@@ -59,6 +86,12 @@ Estimate bootstrap(int64_t n, int n_boot, uint64_t seed,
 
 NoiseFloor noise_floor(const std::vector<double>& p, const std::vector<double>& sigma, int n_draws, uint64_t seed,
                        const std::function<double(const std::vector<double>& p_hat)>& distance) {
+  return noise_floor(p, sigma, {}, n_draws, seed, distance);
+}
+
+NoiseFloor noise_floor(const std::vector<double>& p, const std::vector<double>& sigma,
+                       const std::vector<std::vector<double>>& modes, int n_draws, uint64_t seed,
+                       const std::function<double(const std::vector<double>& p_hat)>& distance) {
   CounterRng rng(seed);
   std::vector<double> ph(p.size()), d(static_cast<size_t>(n_draws));
   for (int b = 0; b < n_draws; ++b) {
@@ -67,6 +100,11 @@ NoiseFloor noise_floor(const std::vector<double>& p, const std::vector<double>& 
       rng.normals<2>(Purpose::HiddenSample, static_cast<uint64_t>(b), static_cast<uint64_t>(i), xi);
       ph[i] = p[i] + sigma[i] * xi[0];
       if (i + 1 < p.size()) ph[i + 1] = p[i + 1] + sigma[i + 1] * xi[1];
+    }
+    for (size_t m = 0; m < modes.size(); ++m) {  // counters p.size() + m: apart from the cells' (even, < p.size())
+      double eta[2];
+      rng.normals<2>(Purpose::HiddenSample, static_cast<uint64_t>(b), p.size() + m, eta);
+      for (size_t i = 0; i < p.size(); ++i) ph[i] += modes[m][i] * eta[0];
     }
     d[static_cast<size_t>(b)] = distance(ph);
   }

@@ -2,7 +2,9 @@
 // and the SLEPc ground state (T1.3).
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
+#include "gcnn/relaxation.hpp"
 #include "gcnn/schrodinger_solver.hpp"
 #include "gcnn/statistics.hpp"
 #include "gcnn/verification.hpp"
@@ -54,16 +56,70 @@ std::vector<double> psi0_prob(const EigenResult& r, double dv) {
   return normalised(p);
 }
 
-// Per-cell means over the window with their errors: blocking over time, never
+// The two lowest eigenpairs at the run's grid, solved once for T1.2 and T1.3.
+const EigenResult& lowest_pair(Verification& v) {
+  if (v.lowest.E.size() < 2) v.lowest = eigen(v.st0, v.phys0, 2, v.comm);
+  return v.lowest;
+}
+
+// The slowest relaxation mode (lambda_1; in a double well, the imbalance
+// between the wells) moves the whole density at once and stays correlated
+// over 1/lambda_1, longer than a block of verify.blocks when the window holds
+// only a few 1/lambda_1 (docs/model-notes.md 37). Its amplitude in a sample,
+// a = sum_q p(q) r(q) / sum_q p_eq r^2 with r = psi_1/psi_0 the left
+// eigenfunction, multiplies the density pattern p_eq r / sum p_eq r^2.
+struct SlowMode {
+  std::vector<double> r, pattern;
+  double norm = 0;       // sum p_eq r^2
+  double tau_model = 1;  // integrated autocorrelation time in samples at lambda_1
+};
+
+SlowMode slow_mode(Verification& v, const std::vector<int64_t>& win) {
+  const EigenResult& e = lowest_pair(v);
+  const relaxation::SlowestMode mode(e.psi[0], e.psi[1]);
+  SlowMode m;
+  m.r = mode.ratio();
+  for (size_t i = 0; i < m.r.size(); ++i) m.norm += v.eq.P[i] * m.r[i] * m.r[i];
+  m.pattern.resize(m.r.size());
+  for (size_t i = 0; i < m.r.size(); ++i) m.pattern[i] = v.eq.P[i] * m.r[i] / m.norm;
+  // Under the hypothesis a(t) relaxes at lambda_1 (a collective fluctuation
+  // relaxes somewhat faster, MODEL §4, so this tau is an upper bound for it):
+  // rho = e^{-lambda_1 dt} per sample, tau = (1 + rho)/(1 - rho).
+  const double lambda1 = 2 * e.mass * v.phys0.gamma * v.phys0.Tq / (e.hbar * e.hbar) * (e.E[1] - e.E[0]);
+  const double dt = (v.s.time[static_cast<size_t>(win.back())] - v.s.time[static_cast<size_t>(win.front())]) /
+                    static_cast<double>(win.size() - 1);
+  const double rho = std::exp(-lambda1 * dt);
+  if (lambda1 > 0 && dt > 0) m.tau_model = (1 + rho) / (1 - rho);
+  return m;
+}
+
+// Per-cell means over the window with their errors, in two parts. The slow
+// mode's amplitude a(t) is one correlated series: the error of its mean comes
+// from its integrated autocorrelation time (at least the model's, which a
+// window of a few correlation times cannot measure). The rest of each cell
+// relaxes at lambda_2 and faster: blocking over time (verify.blocks), never
 // below the multinomial error of M independent networks. With an outside
 // cell, the cells are fractions of all M networks and the last one is the
 // fraction off the grid; without, fractions of the networks on the grid.
-void cell_means(const Verification& v, const std::vector<int64_t>& win, const std::vector<double>& pred,
-                bool with_outside, std::vector<double>& mean, std::vector<double>& sigma) {
-  const size_t C = pred.size();
-  mean.assign(C, 0.0);
-  sigma.assign(C, 0.0);
-  std::vector<std::vector<double>> per(C);
+struct CellMeans {
+  std::vector<double> mean, sigma;  // sigma: both parts, per cell
+  std::vector<double> fast;         // the independent part of sigma
+  std::vector<double> coherent;     // one standard deviation of the slow mode's mean, per cell
+  stats::CorrelatedMean slow;       // the slow mode's amplitude
+  double tau_model = 1;
+};
+
+CellMeans cell_means(const Verification& v, const std::vector<int64_t>& win, const std::vector<double>& pred,
+                     bool with_outside, const SlowMode& sm) {
+  const size_t C = pred.size(), G = sm.r.size();
+  CellMeans c;
+  c.mean.assign(C, 0.0);
+  c.sigma.assign(C, 0.0);
+  c.fast.assign(C, 0.0);
+  c.coherent.assign(C, 0.0);
+  c.tau_model = sm.tau_model;
+  std::vector<std::vector<double>> rest(C);
+  std::vector<double> amp;
   const double M = static_cast<double>(v.cfg.M);
   for (int64_t j : win) {
     auto p = cell_prob(v.s, j);
@@ -72,15 +128,25 @@ void cell_means(const Verification& v, const std::vector<int64_t>& win, const st
       for (double& x : p) x *= in;
       p.push_back(1.0 - in);
     }
-    for (size_t i = 0; i < C; ++i) per[i].push_back(p[i]);
+    double a = 0;
+    for (size_t i = 0; i < G; ++i) a += p[i] * sm.r[i];
+    a /= sm.norm;
+    amp.push_back(a);
+    for (size_t i = 0; i < G; ++i) p[i] -= a * sm.pattern[i];
+    for (size_t i = 0; i < C; ++i) rest[i].push_back(p[i]);
   }
+  c.slow = stats::correlated_mean(amp, sm.tau_model);
   const double nw = static_cast<double>(win.size());
   for (size_t i = 0; i < C; ++i) {
-    const auto b = stats::block_means(per[i], v.blocks);
-    mean[i] = b.value;
+    const auto b = stats::block_means(rest[i], v.blocks);
+    const double shape = i < G ? sm.pattern[i] : 0.0;
+    c.mean[i] = b.value + c.slow.value * shape;
     const double mult = std::sqrt(std::max(pred[i], 1e-300) * (1 - pred[i]) / (nw * M));
-    sigma[i] = std::max(b.error, mult);
+    c.fast[i] = std::max(b.error, mult);
+    c.coherent[i] = c.slow.error * shape;
+    c.sigma[i] = std::hypot(c.fast[i], c.coherent[i]);
   }
+  return c;
 }
 
 // Predicted probability off the grid: p_eq on a grid widened by half its
@@ -129,14 +195,16 @@ void density_rows(Verification& v, const std::vector<int64_t>& win, const std::v
                   const std::string& id, const std::string& what, std::vector<double>* mean_out,
                   std::vector<double>* sigma_out, double pred_outside) {
   // L1 over the grid plus, where asked, one cell for the networks off it.
-  std::vector<double> pw = pred, mw, sw;
+  std::vector<double> pw = pred;
   if (pred_outside >= 0) {
     for (double& x : pw) x *= 1.0 - pred_outside;
     pw.push_back(pred_outside);
   }
-  cell_means(v, win, pw, pred_outside >= 0, mw, sw);
+  const SlowMode sm = slow_mode(v, win);
+  const CellMeans cw = cell_means(v, win, pw, pred_outside >= 0, sm);
+  const std::vector<double>& mw = cw.mean;
   const double L1 = stats::l1(mw, pw);
-  const auto fl = stats::noise_floor(pw, sw, 400, kSeed, [&](const std::vector<double>& ph) {
+  const auto fl = stats::noise_floor(pw, cw.fast, {cw.coherent}, 400, kSeed, [&](const std::vector<double>& ph) {
     return stats::l1(ph, pw);
   });
   Row r;
@@ -148,7 +216,14 @@ void density_rows(Verification& v, const std::vector<int64_t>& win, const std::v
   r.error = fl.sd;
   r.bound = disc;
   r.pass = L1 <= fl.q3 + disc ? 1 : 0;
-  r.note = "prediction = noise floor of L1 (parametric bootstrap, " + std::to_string(win.size()) + " samples)";
+  char slow[200];
+  std::snprintf(slow, sizeof(slow), "; slowest mode coherent: amplitude %.3g +- %.3g, tau %.1f samples (lambda_1: %.1f)",
+                cw.slow.value, cw.slow.error, cw.slow.tau_estimated, cw.tau_model);
+  r.note = "prediction = noise floor of L1 (parametric bootstrap, " + std::to_string(win.size()) + " samples" + slow + ")";
+  r.extra["slow_mode_amplitude"] = cw.slow.value;
+  r.extra["slow_mode_error"] = cw.slow.error;
+  r.extra["slow_mode_tau_estimated"] = cw.slow.tau_estimated;
+  r.extra["slow_mode_tau_model"] = cw.tau_model;
   if (pred_outside >= 0) {
     r.note += "; with an outside cell (measured " + std::to_string(mw.back()) + ", predicted " +
               std::to_string(pred_outside) + ")";
@@ -156,13 +231,12 @@ void density_rows(Verification& v, const std::vector<int64_t>& win, const std::v
     r.extra["outside_predicted"] = pred_outside;
   }
   v.rows.push_back(r);
-  std::vector<double> mean = mw, sigma = sw;  // KS and the stored density: on the grid only
-  if (pred_outside >= 0) cell_means(v, win, pred, false, mean, sigma);
+  // KS and the stored density: on the grid only
+  const CellMeans cg = pred_outside >= 0 ? cell_means(v, win, pred, false, sm) : cw;
   if (v.cfg.K == 1) {
-    const double D = stats::ks(mean, pred);
-    const auto fk = stats::noise_floor(pred, sigma, 400, kSeed + 1, [&](const std::vector<double>& ph) {
-      return stats::ks(ph, pred);
-    });
+    const double D = stats::ks(cg.mean, pred);
+    const auto fk = stats::noise_floor(pred, cg.fast, {cg.coherent}, 400, kSeed + 1,
+                                       [&](const std::vector<double>& ph) { return stats::ks(ph, pred); });
     Row k = r;
     k.id = id + "b";
     k.name = "KS(ensemble density, " + what + ")";
@@ -171,11 +245,11 @@ void density_rows(Verification& v, const std::vector<int64_t>& win, const std::v
     k.error = fk.sd;
     k.bound = disc / 2;
     k.pass = D <= fk.q3 + k.bound ? 1 : 0;
-    k.note = "prediction = noise floor of KS";
+    k.note = "prediction = noise floor of KS (slowest mode coherent)";
     v.rows.push_back(k);
   }
-  if (mean_out) *mean_out = mean;
-  if (sigma_out) *sigma_out = sigma;
+  if (mean_out) *mean_out = cg.mean;
+  if (sigma_out) *sigma_out = cg.sigma;
 }
 
 void equilibrium_density(Verification& v) {
@@ -194,7 +268,7 @@ void equilibrium_density(Verification& v) {
 
 // T1.3: the ground state, at the run's grid and at half resolution.
 void ground_state(Verification& v) {
-  const EigenResult fine = eigen(v.st0, v.phys0, 2, v.comm);
+  const EigenResult& fine = lowest_pair(v);
   const EigenResult coarse = eigen(v.st0c, v.phys0, 2, v.comm);
   const std::vector<double> psi0sq = psi0_prob(fine, v.st0.grid.cell_volume());
   const Equilibrium eqc = equilibrium(v.st0c);

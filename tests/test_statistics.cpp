@@ -69,6 +69,72 @@ TEST(Statistics, NoiseFloorOfL1) {
   EXPECT_GT(f.q3, f.mean + 2.5 * f.sd);
 }
 
+// A coherent mode moves cells together: with a dipole pattern (+d/25 on the
+// first 25 cells, -d/25 on the last 25) KS = |eta| d exactly, so its floor
+// has mean d sqrt(2/pi) = 0.80 d and its 99.865 % quantile is 3.205 d.
+// Independent cell noise of the same size per cell (the old floor) sums like
+// a random bridge, ~0.33 d here: the demo's KS failure mode.
+TEST(Statistics, NoiseFloorOfACoherentMode) {
+  const double d = 0.01;
+  std::vector<double> p(50, 0.02), none(50, 0.0), mode(50, d / 25), cell(50, d / 25);
+  for (size_t i = 25; i < 50; ++i) mode[i] = -d / 25;
+  const auto ks = [&](const std::vector<double>& ph) { return stats::ks(ph, p); };
+  const auto f = stats::noise_floor(p, none, {mode}, 4000, 5, ks);
+  const double sd = d * std::sqrt(1 - 2 / M_PI);
+  EXPECT_NEAR(f.mean, d * std::sqrt(2 / M_PI), 4 * sd / std::sqrt(4000.0));
+  EXPECT_NEAR(f.q3, 3.205 * d, 0.3 * d);  // a 99.865 % quantile of 4000 draws scatters by ~0.1 d
+  EXPECT_LT(stats::noise_floor(p, cell, 4000, 5, ks).mean, f.mean / 2);
+}
+
+// The integrated autocorrelation time of AR(1) is (1 + phi)/(1 - phi)
+// (29.8 samples at phi = 0.935). Sokal's window on 2^18 samples (~9000 tau)
+// estimates it to sqrt(2 (2 W + 1)/n) ~ 5 % (W ~ 5 tau): 15 % is 3 sigma.
+TEST(Statistics, CorrelatedMeanFindsTheAutocorrelationTime) {
+  const size_t n = 1 << 18;
+  const double phi = 0.935, tau = (1 + phi) / (1 - phi);
+  const double exact = std::sqrt(1.0 / (1 - phi * phi) * tau / static_cast<double>(n));
+  for (uint64_t seed = 1; seed <= 2; ++seed) {
+    const auto e = stats::correlated_mean(ar1(n, phi, seed));
+    EXPECT_NEAR(e.tau_estimated / tau, 1.0, 0.15);
+    EXPECT_NEAR(e.error / exact, 1.0, 0.15);
+    EXPECT_EQ(e.tau, e.tau_estimated);
+  }
+}
+
+// verify's regime (the demo at 20 000 steps: 281 samples of a mode with
+// tau ~ 28 samples): a window of ~10 tau. Over 2000 stationary AR(1)
+// replicates of n = 300 at tau = 29.8, the mean squared error estimate must
+// match the exact variance of the mean, sigma^2/n [1 + 2 sum (1 - k/n) phi^k].
+// With tau known (tau_floor, as verify takes it from lambda_1) it does to a
+// few per cent (the s^2 of one replicate scatters by ~45 %, over 2000 by
+// 1 %; 10 % allows the O(tau/n)^2 terms the formula drops). Ten fixed blocks
+// (the old verify: blocks of ~tau) find 0.75 of the error, and so does the
+// data's own tau estimate on so short a series.
+TEST(Statistics, CorrelatedMeanIsHonestOnAWindowOfTenCorrelationTimes) {
+  const int n = 300, reps = 2000;
+  const double phi = 0.935, tau = (1 + phi) / (1 - phi), var = 1 / (1 - phi * phi);
+  double sum = 1;
+  for (int k = 1; k < n; ++k) sum += 2 * (1 - static_cast<double>(k) / n) * std::pow(phi, k);
+  const double exact2 = var / n * sum;
+  const CounterRng rng(2021);
+  double with_tau = 0, data_only = 0, blocks = 0;
+  for (int r = 0; r < reps; ++r) {
+    std::vector<double> x(n);
+    double e = 0;
+    for (int t = 0; t < n; ++t) {  // stationary from the first sample
+      const auto z = rng.normal2(Purpose::VerifyNull, static_cast<uint64_t>(r), static_cast<uint64_t>(t), 1);
+      e = t == 0 ? std::sqrt(var) * z[0] : phi * e + z[0];
+      x[static_cast<size_t>(t)] = e;
+    }
+    with_tau += std::pow(stats::correlated_mean(x, tau).error, 2);
+    data_only += std::pow(stats::correlated_mean(x).error, 2);
+    blocks += std::pow(stats::block_means(x, 10).error, 2);
+  }
+  EXPECT_NEAR(std::sqrt(with_tau / reps / exact2), 1.0, 0.1);
+  EXPECT_LT(std::sqrt(blocks / reps / exact2), 0.85);
+  EXPECT_LT(std::sqrt(data_only / reps / exact2), 0.85);
+}
+
 TEST(Statistics, WeightedSlopeOfAnExactLine) {
   std::vector<double> x{0, 1, 2, 3, 4}, y, s(5, 0.1);
   for (double v : x) y.push_back(2 - 0.5 * v);

@@ -33,6 +33,7 @@ class SlowestMode {
   };
   // P: cell probabilities (sum 1) on the same grid; n_networks > 0.
   Amplitude amplitude(const std::vector<double>& P, double n_networks) const;
+  const std::vector<double>& ratio() const { return ratio_; }  // psi1/psi0 per cell, 0 where skipped
 
  private:
   std::vector<double> ratio_;  // psi1/psi0, 0 where skipped

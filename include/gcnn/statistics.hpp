@@ -17,6 +17,19 @@ struct Estimate {
 // short series where the full transform has too few levels).
 Estimate block_means(const std::vector<double>& x, int blocks);
 
+// Mean of a correlated series with its standard error from the integrated
+// autocorrelation time tau (in samples, 1 for independent data): tau =
+// 1 + 2 sum_k rho(k), the sum cut at Sokal's automatic window, the first W
+// with W >= 5 tau(W). Var(mean) = s^2 tau / (n - tau): the sample variance
+// about the sample mean is low by the factor (1 - tau/n). A series much
+// shorter than ~50 tau underestimates tau (its autocorrelation is seen
+// through its own mean); `tau_floor` is a lower bound known from elsewhere
+// (a model's relaxation rate), used when larger than the estimate.
+struct CorrelatedMean {
+  double value = 0, error = 0, tau = 1, tau_estimated = 1;
+};
+CorrelatedMean correlated_mean(const std::vector<double>& x, double tau_floor = 1.0);
+
 // Bootstrap: `statistic` evaluated on `n_boot` resamples (with replacement)
 // of indices 0..n-1; returns the mean and standard deviation over resamples.
 Estimate bootstrap(int64_t n, int n_boot, uint64_t seed,
@@ -30,6 +43,13 @@ struct NoiseFloor {
   double mean = 0, sd = 0, q3 = 0;
 };
 NoiseFloor noise_floor(const std::vector<double>& p, const std::vector<double>& sigma, int n_draws, uint64_t seed,
+                       const std::function<double(const std::vector<double>& p_hat)>& distance);
+// The same with coherent modes on top: p_hat = p + sigma xi + sum_m eta_m
+// modes[m], eta_m ~ N(0, 1) (modes[m] holds one standard deviation of a
+// collective fluctuation, e.g. the ensemble's slowest relaxation mode, whose
+// cells move together). Without modes the draws are those above.
+NoiseFloor noise_floor(const std::vector<double>& p, const std::vector<double>& sigma,
+                       const std::vector<std::vector<double>>& modes, int n_draws, uint64_t seed,
                        const std::function<double(const std::vector<double>& p_hat)>& distance);
 
 // Weighted least-squares line y = a + b x; returns slope b with its error.
