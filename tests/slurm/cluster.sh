@@ -68,6 +68,8 @@ CONF
   echo "slurm did not come up; logs in $dir/log"; tail -5 "$dir/log/"*.log; exit 1
   ;;
 stop)
+  # Jobs first (a check that failed early leaves some running), then the daemons.
+  [ -f "$dir/slurm.conf" ] && SLURM_CONF=$dir/slurm.conf timeout 10 scancel --user "$(id -un)" 2> /dev/null || true
   for p in slurmd slurmctld; do
     [ -f "$dir/$p.pid" ] && kill "$(cat "$dir/$p.pid")" 2> /dev/null || true
   done
