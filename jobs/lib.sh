@@ -113,18 +113,22 @@ gcnn_link() {
   gcnn_start_args
   args+=("${GCNN_START_ARGS[@]}")
   log "$GCNN_MPIRUN -np ${SLURM_NTASKS:-1} gcnn ${args[*]}"
-  # shellcheck disable=SC2086
-  $GCNN_MPIRUN -np "${SLURM_NTASKS:-1}" $GCNN_MPIRUN_FLAGS "$GCNN_BIN" "${args[@]}" &
-  local pid=$! rc
   # SLURM signals the batch shell only (--signal=B:USR1@LEAD); mpirun
   # forwards USR1 to every rank, which checkpoints at the next step. Open
   # MPI's mpirun does not forward SIGTERM or SIGINT: it kills the job (the
   # ranks still checkpoint) and exits 1, which would end the chain as failed.
   # So a SIGTERM (scancel) reaches mpirun as SIGUSR1, and mpirun returns 75.
-  local signalled=0 before
+  # The traps come before the launch: a signal between the two would kill
+  # this shell (USR1's default action) and end the chain (seen under load). A
+  # signal before mpirun exists is forwarded as soon as it does.
+  local signalled=0 before pid="" rc
   before=$(newest_checkpoint)
-  trap 'signalled=1; log "SIGUSR1: time limit near, asking gcnn to checkpoint"; kill -USR1 $pid 2> /dev/null' USR1
-  trap 'signalled=1; log "SIGTERM: asking gcnn to checkpoint (sent as SIGUSR1, which mpirun forwards)"; kill -USR1 $pid 2> /dev/null' TERM
+  trap 'signalled=1; log "SIGUSR1: time limit near, asking gcnn to checkpoint"; [ -z "$pid" ] || kill -USR1 $pid 2> /dev/null' USR1
+  trap 'signalled=1; log "SIGTERM: asking gcnn to checkpoint (sent as SIGUSR1, which mpirun forwards)"; [ -z "$pid" ] || kill -USR1 $pid 2> /dev/null' TERM
+  # shellcheck disable=SC2086
+  $GCNN_MPIRUN -np "${SLURM_NTASKS:-1}" $GCNN_MPIRUN_FLAGS "$GCNN_BIN" "${args[@]}" &
+  pid=$!
+  [ "$signalled" = 0 ] || kill -USR1 "$pid" 2> /dev/null
   while :; do
     wait "$pid"
     rc=$?
