@@ -62,8 +62,10 @@ void isolate_open_mpi_singleton() {
 MpiSession::MpiSession(int* argc, char*** argv) {
   int inited = 0;
   mpi_check(MPI_Initialized(&inited), "MPI_Initialized");
-  if (!inited) isolate_open_mpi_singleton();
-  if (!inited) mpi_check(MPI_Init(argc, argv), "MPI_Init");
+  if (!inited) {
+    isolate_open_mpi_singleton();
+    mpi_check(MPI_Init(argc, argv), "MPI_Init");
+  }
   mpi_check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
 }
 

@@ -85,7 +85,7 @@ SlowMode slow_mode(Verification& v, const std::vector<int64_t>& win) {
   // Under the hypothesis a(t) relaxes at lambda_1 (a collective fluctuation
   // relaxes somewhat faster, MODEL §4, so this tau is an upper bound for it):
   // rho = e^{-lambda_1 dt} per sample, tau = (1 + rho)/(1 - rho).
-  const double lambda1 = 2 * e.mass * v.phys0.gamma * v.phys0.Tq / (e.hbar * e.hbar) * (e.E[1] - e.E[0]);
+  const double lambda1 = e.rate(1, v.phys0.gamma * v.phys0.Tq);
   const double dt = (v.s.time[static_cast<size_t>(win.back())] - v.s.time[static_cast<size_t>(win.front())]) /
                     static_cast<double>(win.size() - 1);
   const double rho = std::exp(-lambda1 * dt);

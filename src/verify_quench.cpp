@@ -120,10 +120,7 @@ void relaxation_rate(Verification& v, const std::vector<int64_t>& wq, const Conf
   const SolveSetup& st1c = v.equilibrium_setup(phys1, 2);
   const EigenResult fine = eigen(st1, phys1, 3, v.comm), coarse = eigen(st1c, phys1, 3, v.comm);
   const double D = phys1.gamma * phys1.Tq;
-  const double pref = 2 * fine.mass * D / (fine.hbar * fine.hbar);
-  const double lambda1 = pref * (fine.E[1] - fine.E[0]);
-  const double lambda1c = pref * (coarse.E[1] - coarse.E[0]);
-  const double lambda2 = pref * (fine.E[2] - fine.E[0]);
+  const double lambda1 = fine.rate(1, D), lambda1c = coarse.rate(1, D), lambda2 = fine.rate(2, D);
   const relaxation::SlowestMode mode(fine.psi[0], fine.psi[1]);
   std::vector<double> t;
   std::vector<std::vector<double>> P;
