@@ -21,12 +21,13 @@ state=$dir/cluster
 export SLURM_CONF=$state/slurm.conf
 source "$src/scripts/mpi-env"
 export GCNN_BIN=$gcnn
-# 20000 steps on 1 rank: about 60 s of one core, as long as the 1-minute
-# limit, so the chain is interrupted at least once however the signal's timing
-# falls (SLURM sends it 10-30 s into a link here). One rank: the digest it
-# must reach was made on 2 ranks, so the chain also checks rank-count
-# invariance across restarts.
-steps=20000
+# 12000 steps on 1 rank: about 43 s of one quiet core (and much longer beside
+# the rest of the suite), more than the 10-30 s into a link at which SLURM
+# sends the warning signal here (--signal-lead 45 of a 1-minute limit; SLURM
+# checks time limits every ~30 s), so the chain is interrupted at least once
+# however the signal's timing falls. One rank: the digest it must reach was
+# made on 2, so the chain also checks rank-count invariance across restarts.
+steps=12000
 
 submit() {
   [ -d "$state" ] && bash "$src/tests/slurm/cluster.sh" stop "$state"  # a previous suite's, interrupted
