@@ -41,6 +41,7 @@
 #include "gcnn/boundary_loss.hpp"
 #include "gcnn/checkpoint.hpp"
 #include "gcnn/bench.hpp"
+#include "gcnn/solver_module.hpp"
 #include "gcnn/cli.hpp"
 #include "gcnn/digest.hpp"
 #include "gcnn/ensemble.hpp"
@@ -235,7 +236,8 @@ int bench_setup(CliRequest& req, const Comm& comm) {
 
 int cmd_bench(int argc, char** argv, const Comm& comm) {
   CliRequest req = parse_command_line(argc, argv, {"bench.steps", "bench.checkpoint", "bench.solver", "bench.repeat", "bench.setup"});
-  if (!req.extra_value("bench.solver").empty()) return bench_solver(req, comm);
+  if (!req.extra_value("bench.solver").empty())
+    return with_solver_module(comm, [&](const SolverCommands& t) { return t.bench_solver(req, comm); });
   if (!req.extra_value("bench.setup").empty()) return bench_setup(req, comm);
   if (!req.extra_value("bench.checkpoint").empty()) return bench_checkpoint(req, comm, req.extra_value("bench.checkpoint"));
   if (req.help) {

@@ -10,6 +10,7 @@
 #include "gcnn/cli.hpp"
 #include "gcnn/h5.hpp"
 #include "gcnn/run_control.hpp"
+#include "gcnn/solver_module.hpp"
 #include "gcnn/version.hpp"
 
 namespace {
@@ -28,6 +29,13 @@ int cmd_help(int, char**, const Comm& comm) {
   return kExitOk;
 }
 
+// A solver-side command: run from the solver module, loaded on first use
+// (solver_module.hpp).
+template <int (*SolverCommands::*entry)(int, char**, const Comm&)>
+int solver_side(int argc, char** argv, const Comm& comm) {
+  return with_solver_module(comm, [&](const SolverCommands& t) { return (t.*entry)(argc, argv, comm); });
+}
+
 // The subcommands: name, entry point, one line of help.
 struct Command {
   std::string_view name;
@@ -36,8 +44,8 @@ struct Command {
 };
 constexpr Command kCommands[] = {
     {"run", cmd_run, "run the ensemble (the default; --resume PATH|latest continues a run)"},
-    {"solve", cmd_solve, "solve the Schroedinger equation of the run's configuration (PETSc/SLEPc)"},
-    {"verify", cmd_verify, "check a results file against the model's identities"},
+    {"solve", solver_side<&SolverCommands::solve>, "solve the Schroedinger equation of the run's configuration (PETSc/SLEPc)"},
+    {"verify", solver_side<&SolverCommands::verify>, "check a results file against the model's identities"},
     {"digest", cmd_digest, "print the state digest of a results file or checkpoint"},
     {"config", cmd_config, "validate a configuration and print it as INI"},
     {"bench", cmd_bench, "measure the speed of the step and the solver"},

@@ -69,4 +69,24 @@ rc=$?
 set -e
 [ "$rc" = 2 ] && [ "$(wc -l < report.err)" = 1 ] && grep -q '^gcnn-report: truncated.h5: ' report.err ||
   fail "installed gcnn-report on a truncated file: exit $rc, stderr '$(cat report.err)'"
+# The solver side is a module (solver_module.hpp): the installed gcnn does
+# not link PETSc, finds the installed module for `verify`, and without it
+# says where it looked and exits 1.
+! ldd "$prefix/bin/gcnn" | grep -qE 'libpetsc|libslepc' || fail "the installed gcnn links PETSc/SLEPc itself"
+cp small.h5 verify.h5
+set +e
+"$prefix/bin/gcnn" verify --results verify.h5 > verify.out 2>&1
+rc=$?
+set -e
+# 3 samples: verify runs (exit 0 or 3, a verdict line), whatever it concludes.
+{ [ "$rc" = 0 ] || [ "$rc" = 3 ]; } && grep -q '^verdict: ' verify.out ||
+  fail "installed gcnn verify: exit $rc, $(tail -3 verify.out)"
+mkdir -p lonely/bin && cp "$prefix/bin/gcnn" lonely/bin/
+set +e
+lonely/bin/gcnn verify --results verify.h5 > lonely.out 2>&1
+rc=$?
+set -e
+[ "$rc" = 1 ] && grep -q "^gcnn: error: the solver module (PETSc/SLEPc side) is not at .*lonely/bin/gcnn_solver.so or .*lonely/lib[^ ]*/gcnn/gcnn_solver.so" lonely.out &&
+  ! grep -q MPI_ABORT lonely.out || fail "gcnn verify without its module: exit $rc, '$(cat lonely.out)'"
+echo "ok   the installed module serves verify; without it, verify exits 1 naming where it looked"
 echo "install tree ok: $prefix"
