@@ -108,7 +108,7 @@ class Solve {
       std::printf("  E_%zu = %.10f%s\n", i, E[i], i ? ("   E_n - E_0 = " + std::to_string(E[i] - E[0])).c_str() : "");
     if (setup_.zero_ground_energy && E.size() > 1)
       std::printf("  FP relaxation rate lambda_1 = (2 m D / hbar^2)(E_1 - E_0) = %.8f (D = gamma T_q)\n",
-                  2.0 * setup_.mass * c_.gamma * c_.Tq / (setup_.hbar * setup_.hbar) * (E[1] - E[0]));
+                  relaxation_rate(E[1] - E[0], c_.gamma * c_.Tq, setup_.mass, setup_.hbar));
   }
 
   // psi(0): a Gaussian packet (centre, width, momentum), an eigenstate, or a

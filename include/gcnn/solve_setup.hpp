@@ -20,6 +20,13 @@ struct SolveSetup {
   std::vector<double> omega_Tq;  // Omega/T_q at the nodes (learning_equilibrium), else empty
   bool zero_ground_energy = false;  // E_0 = 0 in the continuum (learning_equilibrium): checked after the eigen solve
 };
+
+// The Fokker-Planck relaxation rate of the mode whose Schroedinger energy is
+// `gap` = E_n - E_0 above the ground state, in the learning-equilibrium
+// setup: lambda_n = (2 m D / hbar^2)(E_n - E_0), D = gamma T_q (docs/model.md §4).
+inline double relaxation_rate(double gap, double D, double mass, double hbar) {
+  return 2 * mass * D / (hbar * hbar) * gap;
+}
 SolveSetup make_solve_setup(const Config& c, const Comm& comm);  // collective
 
 // Collective. The a-priori resolution checks of make_solve_setup for the

@@ -80,9 +80,8 @@ struct EigenResult {
   std::vector<double> E;
   std::vector<std::vector<double>> psi;  // real eigenvectors, sum psi^2 dV = 1
   double hbar = 1, mass = 1;
-  // The Fokker-Planck relaxation rate of mode n, lambda_n = (2 m D / hbar^2)(E_n - E_0)
-  // with D = gamma T_q (docs/model.md §4).
-  double rate(size_t n, double D) const { return 2 * mass * D / (hbar * hbar) * (E[n] - E[0]); }
+  // The Fokker-Planck relaxation rate of mode n (solve_setup.hpp).
+  double rate(size_t n, double D) const { return relaxation_rate(E[n] - E[0], D, mass, hbar); }
 };
 EigenResult eigen(const SolveSetup& st, const Config& c, int n, const Comm& comm);
 
