@@ -129,6 +129,22 @@ Estimate wls_slope(const std::vector<double>& x, const std::vector<double>& y, c
   return Estimate{(S * Sxy - Sx * Sy) / det, std::sqrt(S / det)};
 }
 
+LineFit wls_line(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& sigma) {
+  LineFit f;
+  f.slope = wls_slope(x, y, sigma);
+  double sw = 0, swx = 0, swy = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double w = 1 / (sigma[i] * sigma[i]);
+    sw += w; swx += w * x[i]; swy += w * y[i];
+  }
+  f.intercept = (swy - f.slope.value * swx) / sw;
+  for (size_t i = 0; i < x.size(); ++i) f.chi2 += std::pow((y[i] - f.intercept - f.slope.value * x[i]) / sigma[i], 2);
+  f.dof = static_cast<int64_t>(x.size()) - 2;
+  const double birge = f.dof > 0 ? std::sqrt(std::max(1.0, f.chi2 / static_cast<double>(f.dof))) : 1.0;
+  f.slope_scaled = Estimate{f.slope.value, f.slope.error * birge};
+  return f;
+}
+
 Estimate gls_slope(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& cov) {
   const PetscBLASInt n = static_cast<PetscBLASInt>(x.size()), nrhs = 3;
   if (n < 2) return Estimate{0, INFINITY};

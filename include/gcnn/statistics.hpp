@@ -55,6 +55,19 @@ NoiseFloor noise_floor(const std::vector<double>& p, const std::vector<double>& 
 // Weighted least-squares line y = a + b x; returns slope b with its error.
 Estimate wls_slope(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& sigma);
 
+// The same line with its fit quality: chi^2 = sum ((y - a - b x)/sigma)^2
+// over dof = n - 2, and `slope_scaled` whose error is multiplied by the Birge
+// ratio sqrt(chi^2/dof) when that exceeds 1: points that scatter about the
+// line more than their errors say (errors too small, or a line that does not
+// describe them) make the slope's spread larger than the weighted error, and
+// the scatter itself is then the honest measure of it.
+struct LineFit {
+  Estimate slope, slope_scaled;
+  double intercept = 0, chi2 = 0;
+  int64_t dof = 0;
+};
+LineFit wls_line(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& sigma);
+
 // Generalised least-squares line y = a + b x for correlated y with
 // covariance `cov` (n x n, row major, symmetric positive definite); returns
 // slope b with its error sqrt([(X^T C^-1 X)^-1]_bb). Cholesky by LAPACK.
