@@ -242,7 +242,7 @@ HamiltonJacobi hamilton_jacobi(const Verification& v, const std::vector<int64_t>
   }
   // The final fit's chi^2 is ~2 on the demo: the cells scatter about the
   // line more than their block errors say, and hbar^2 scatters over seeds by
-  // 1.6x its weighted error (docs/pulls.md); the Birge-scaled error follows
+  // 1.5x its weighted error (docs/pulls.md); the Birge-scaled error follows
   // that scatter.
   const stats::LineFit fit = stats::wls_line(x, y, se);
   out.hbar2 = fit.slope_scaled.value;
