@@ -65,6 +65,51 @@ CorrelatedMean correlated_mean(const std::vector<double>& x, double tau_floor) {
   return r;
 }
 
+ModalMeans modal_means(const std::vector<std::vector<double>>& x, const std::vector<CoherentMode>& modes, int blocks,
+                       const std::vector<double>& floor_error) {
+  const size_t T = x.size(), C = T ? x[0].size() : 0, Mo = modes.size();
+  ModalMeans r;
+  std::vector<std::vector<double>> rest(C, std::vector<double>(T)), amp(Mo, std::vector<double>(T));
+  std::vector<double> p;
+  for (size_t t = 0; t < T; ++t) {
+    p = x[t];
+    for (size_t m = 0; m < Mo; ++m) {
+      const auto& md = modes[m];
+      const size_t G = std::min(md.left.size(), C);
+      double a = 0;
+      for (size_t i = 0; i < G; ++i) a += p[i] * md.left[i];
+      amp[m][t] = a;
+      for (size_t i = 0; i < std::min(md.pattern.size(), C); ++i) p[i] -= a * md.pattern[i];
+    }
+    for (size_t i = 0; i < C; ++i) rest[i][t] = p[i];
+  }
+  for (size_t m = 0; m < Mo; ++m) r.amplitude.push_back(correlated_mean(amp[m], modes[m].tau_floor));
+  r.mean.assign(C, 0.0);
+  r.fast.assign(C, 0.0);
+  r.coherent.assign(Mo, std::vector<double>(C, 0.0));
+  for (size_t i = 0; i < C; ++i) {
+    const auto b = block_means(rest[i], blocks);
+    r.mean[i] = b.value;
+    r.fast[i] = std::max(b.error, i < floor_error.size() ? floor_error[i] : 0.0);
+    for (size_t m = 0; m < Mo; ++m) {
+      const double shape = i < modes[m].pattern.size() ? modes[m].pattern[i] : 0.0;
+      r.mean[i] += r.amplitude[m].value * shape;
+      r.coherent[m][i] = r.amplitude[m].error * shape;
+    }
+  }
+  return r;
+}
+
+std::vector<double> ModalMeans::sigma() const {
+  std::vector<double> s(fast.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    double v = fast[i] * fast[i];
+    for (const auto& c : coherent) v += c[i] * c[i];
+    s[i] = std::sqrt(v);
+  }
+  return s;
+}
+
 Estimate bootstrap(int64_t n, int n_boot, uint64_t seed,
                    const std::function<double(const std::vector<int64_t>& idx)>& statistic) {
   CounterRng rng(seed);
@@ -127,6 +172,22 @@ Estimate wls_slope(const std::vector<double>& x, const std::vector<double>& y, c
   const double det = S * Sxx - Sx * Sx;
   if (!(det > 0)) return Estimate{0, INFINITY};
   return Estimate{(S * Sxy - Sx * Sy) / det, std::sqrt(S / det)};
+}
+
+LineFit wls_line(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& sigma) {
+  LineFit f;
+  f.slope = wls_slope(x, y, sigma);
+  double sw = 0, swx = 0, swy = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double w = 1 / (sigma[i] * sigma[i]);
+    sw += w; swx += w * x[i]; swy += w * y[i];
+  }
+  f.intercept = (swy - f.slope.value * swx) / sw;
+  for (size_t i = 0; i < x.size(); ++i) f.chi2 += std::pow((y[i] - f.intercept - f.slope.value * x[i]) / sigma[i], 2);
+  f.dof = static_cast<int64_t>(x.size()) - 2;
+  const double birge = f.dof > 0 ? std::sqrt(std::max(1.0, f.chi2 / static_cast<double>(f.dof))) : 1.0;
+  f.slope_scaled = Estimate{f.slope.value, f.slope.error * birge};
+  return f;
 }
 
 Estimate gls_slope(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& cov) {

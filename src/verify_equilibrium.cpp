@@ -56,97 +56,102 @@ std::vector<double> psi0_prob(const EigenResult& r, double dv) {
   return normalised(p);
 }
 
-// The two lowest eigenpairs at the run's grid, solved once for T1.2 and T1.3.
-const EigenResult& lowest_pair(Verification& v) {
-  if (v.lowest.E.size() < 2) v.lowest = eigen(v.st0, v.phys0, 2, v.comm);
+// The lowest eigenpairs at the run's grid, solved once for T1.2 and T1.3:
+// the ground state, the 2^K - 1 modes of a K-axis double well's tunnelling
+// manifold (one well imbalance per axis and their products) and one more,
+// the first in-well mode of such a well.
+const EigenResult& lowest_pairs(Verification& v) {
+  const size_t want = (size_t{1} << v.cfg.K) + 1;
+  if (v.lowest.E.size() < want) v.lowest = eigen(v.st0, v.phys0, static_cast<int>(want), v.comm);
   return v.lowest;
 }
 
-// The slowest relaxation mode (lambda_1; in a double well, the imbalance
-// between the wells) moves the whole density at once and stays correlated
-// over 1/lambda_1, longer than a block of verify.blocks when the window holds
-// only a few 1/lambda_1 (docs/model-notes.md 37). Its amplitude in a sample,
-// a = sum_q p(q) r(q) / sum_q p_eq r^2 with r = psi_1/psi_0 the left
+// A slow relaxation mode n (lambda_1: in a double well, the imbalance between
+// the wells) moves the whole density at once and stays correlated over
+// 1/lambda_n, longer than a block of verify.blocks when the window holds only
+// a few 1/lambda_n (docs/model-notes.md 37, 38). Its amplitude in a sample,
+// a = sum_q p(q) r(q) / sum_q p_eq r^2 with r = psi_n/psi_0 the left
 // eigenfunction, multiplies the density pattern p_eq r / sum p_eq r^2.
 struct SlowMode {
+  size_t n = 1;
   std::vector<double> r, pattern;
   double norm = 0;       // sum p_eq r^2
-  double tau_model = 1;  // integrated autocorrelation time in samples at lambda_1
+  double lambda = 0;     // its Fokker-Planck rate
+  double tau_model = 1;  // integrated autocorrelation time in samples at lambda_n
 };
 
-SlowMode slow_mode(Verification& v, const std::vector<int64_t>& win) {
-  const EigenResult& e = lowest_pair(v);
-  const relaxation::SlowestMode mode(e.psi[0], e.psi[1]);
-  SlowMode m;
-  m.r = mode.ratio();
-  for (size_t i = 0; i < m.r.size(); ++i) m.norm += v.eq.P[i] * m.r[i] * m.r[i];
-  m.pattern.resize(m.r.size());
-  for (size_t i = 0; i < m.r.size(); ++i) m.pattern[i] = v.eq.P[i] * m.r[i] / m.norm;
-  // Under the hypothesis a(t) relaxes at lambda_1 (a collective fluctuation
-  // relaxes somewhat faster, MODEL §4, so this tau is an upper bound for it):
-  // rho = e^{-lambda_1 dt} per sample, tau = (1 + rho)/(1 - rho).
-  const double lambda1 = e.rate(1, v.phys0.gamma * v.phys0.Tq);
+// A block of the window that spans more than this many relaxation times of
+// a mode sees it as independent noise: blocking then misses under ~5 % of
+// its error (block means of an exponentially correlated series of time
+// constant c over blocks of length L have their variance low by ~c/L).
+constexpr double kBlockRelaxationTimes = 10;
+
+// psi_1 always (as before: it is the slowest); psi_n, n >= 2, when a block
+// spans fewer than kBlockRelaxationTimes of 1/lambda_n: in a K-axis double
+// well the other K - 1 imbalances (lambda_n ~ lambda_1) and their products
+// (~2 lambda_1, ...), never the in-well modes (~20 lambda_1 in the demo).
+std::vector<SlowMode> slow_modes(Verification& v, const std::vector<int64_t>& win) {
+  const EigenResult& e = lowest_pairs(v);
   const double dt = (v.s.time[static_cast<size_t>(win.back())] - v.s.time[static_cast<size_t>(win.front())]) /
                     static_cast<double>(win.size() - 1);
-  const double rho = std::exp(-lambda1 * dt);
-  if (lambda1 > 0 && dt > 0) m.tau_model = (1 + rho) / (1 - rho);
-  return m;
+  const double block_time = dt * static_cast<double>(win.size()) / static_cast<double>(std::max(v.blocks, 2));
+  std::vector<SlowMode> out;
+  for (size_t n = 1; n < e.E.size(); ++n) {
+    const double lambda = e.rate(n, v.phys0.gamma * v.phys0.Tq);
+    if (n > 1 && !(lambda * block_time < kBlockRelaxationTimes)) continue;
+    const relaxation::SlowestMode mode(e.psi[0], e.psi[n]);
+    SlowMode m;
+    m.n = n;
+    m.lambda = lambda;
+    m.r = mode.ratio();
+    for (size_t i = 0; i < m.r.size(); ++i) m.norm += v.eq.P[i] * m.r[i] * m.r[i];
+    m.pattern.resize(m.r.size());
+    for (size_t i = 0; i < m.r.size(); ++i) m.pattern[i] = v.eq.P[i] * m.r[i] / m.norm;
+    // Under the hypothesis a(t) relaxes at lambda_n (a collective fluctuation
+    // relaxes somewhat faster, MODEL §4, so this tau is an upper bound for it):
+    // rho = e^{-lambda_n dt} per sample, tau = (1 + rho)/(1 - rho).
+    const double rho = std::exp(-lambda * dt);
+    if (lambda > 0 && dt > 0) m.tau_model = (1 + rho) / (1 - rho);
+    out.push_back(std::move(m));
+  }
+  return out;
 }
 
-// Per-cell means over the window with their errors, in two parts. The slow
-// mode's amplitude a(t) is one correlated series: the error of its mean comes
+// Per-cell means over the window with their errors (stats::modal_means): each
+// slow mode's amplitude a_n(t) as one correlated series whose error comes
 // from its integrated autocorrelation time (at least the model's, which a
-// window of a few correlation times cannot measure). The rest of each cell
-// relaxes at lambda_2 and faster: blocking over time (verify.blocks), never
-// below the multinomial error of M independent networks. With an outside
-// cell, the cells are fractions of all M networks and the last one is the
-// fraction off the grid; without, fractions of the networks on the grid.
-struct CellMeans {
-  std::vector<double> mean, sigma;  // sigma: both parts, per cell
-  std::vector<double> fast;         // the independent part of sigma
-  std::vector<double> coherent;     // one standard deviation of the slow mode's mean, per cell
-  stats::CorrelatedMean slow;       // the slow mode's amplitude
-  double tau_model = 1;
-};
-
-CellMeans cell_means(const Verification& v, const std::vector<int64_t>& win, const std::vector<double>& pred,
-                     bool with_outside, const SlowMode& sm) {
-  const size_t C = pred.size(), G = sm.r.size();
-  CellMeans c;
-  c.mean.assign(C, 0.0);
-  c.sigma.assign(C, 0.0);
-  c.fast.assign(C, 0.0);
-  c.coherent.assign(C, 0.0);
-  c.tau_model = sm.tau_model;
-  std::vector<std::vector<double>> rest(C);
-  std::vector<double> amp;
-  const double M = static_cast<double>(v.cfg.M);
+// window of a few correlation times cannot measure); the modes are
+// orthogonal (sum p_eq r_n r_m = 0 for n != m). The rest of each cell relaxes
+// faster: blocking over time (verify.blocks), never below the multinomial
+// error of M independent networks. With an outside cell, the cells are
+// fractions of all M networks and the last one is the fraction off the grid;
+// without, fractions of the networks on the grid.
+stats::ModalMeans cell_means(const Verification& v, const std::vector<int64_t>& win, const std::vector<double>& pred,
+                             bool with_outside, const std::vector<SlowMode>& modes) {
+  const double M = static_cast<double>(v.cfg.M), nw = static_cast<double>(win.size());
+  std::vector<std::vector<double>> x;
+  x.reserve(win.size());
   for (int64_t j : win) {
     auto p = cell_prob(v.s, j);
     if (with_outside) {
       const double in = 1.0 - static_cast<double>(v.s.outside[static_cast<size_t>(j)]) / M;
-      for (double& x : p) x *= in;
+      for (double& q : p) q *= in;
       p.push_back(1.0 - in);
     }
-    double a = 0;
-    for (size_t i = 0; i < G; ++i) a += p[i] * sm.r[i];
-    a /= sm.norm;
-    amp.push_back(a);
-    for (size_t i = 0; i < G; ++i) p[i] -= a * sm.pattern[i];
-    for (size_t i = 0; i < C; ++i) rest[i].push_back(p[i]);
+    x.push_back(std::move(p));
   }
-  c.slow = stats::correlated_mean(amp, sm.tau_model);
-  const double nw = static_cast<double>(win.size());
-  for (size_t i = 0; i < C; ++i) {
-    const auto b = stats::block_means(rest[i], v.blocks);
-    const double shape = i < G ? sm.pattern[i] : 0.0;
-    c.mean[i] = b.value + c.slow.value * shape;
-    const double mult = std::sqrt(std::max(pred[i], 1e-300) * (1 - pred[i]) / (nw * M));
-    c.fast[i] = std::max(b.error, mult);
-    c.coherent[i] = c.slow.error * shape;
-    c.sigma[i] = std::hypot(c.fast[i], c.coherent[i]);
+  std::vector<stats::CoherentMode> cm;
+  for (const SlowMode& sm : modes) {
+    stats::CoherentMode c;
+    c.left.resize(sm.r.size());
+    for (size_t i = 0; i < sm.r.size(); ++i) c.left[i] = sm.r[i] / sm.norm;
+    c.pattern = sm.pattern;
+    c.tau_floor = sm.tau_model;
+    cm.push_back(std::move(c));
   }
-  return c;
+  std::vector<double> mult(pred.size());
+  for (size_t i = 0; i < pred.size(); ++i) mult[i] = std::sqrt(std::max(pred[i], 1e-300) * (1 - pred[i]) / (nw * M));
+  return stats::modal_means(x, cm, v.blocks, mult);
 }
 
 // Predicted probability off the grid: p_eq on a grid widened by half its
@@ -200,11 +205,11 @@ void density_rows(Verification& v, const std::vector<int64_t>& win, const std::v
     for (double& x : pw) x *= 1.0 - pred_outside;
     pw.push_back(pred_outside);
   }
-  const SlowMode sm = slow_mode(v, win);
-  const CellMeans cw = cell_means(v, win, pw, pred_outside >= 0, sm);
+  const std::vector<SlowMode> sm = slow_modes(v, win);
+  const stats::ModalMeans cw = cell_means(v, win, pw, pred_outside >= 0, sm);
   const std::vector<double>& mw = cw.mean;
   const double L1 = stats::l1(mw, pw);
-  const auto fl = stats::noise_floor(pw, cw.fast, {cw.coherent}, 400, kSeed, [&](const std::vector<double>& ph) {
+  const auto fl = stats::noise_floor(pw, cw.fast, cw.coherent, 400, kSeed, [&](const std::vector<double>& ph) {
     return stats::l1(ph, pw);
   });
   Row r;
@@ -216,14 +221,20 @@ void density_rows(Verification& v, const std::vector<int64_t>& win, const std::v
   r.error = fl.sd;
   r.bound = disc;
   r.pass = L1 <= fl.q3 + disc ? 1 : 0;
-  char slow[200];
-  std::snprintf(slow, sizeof(slow), "; slowest mode coherent: amplitude %.3g +- %.3g, tau %.1f samples (lambda_1: %.1f)",
-                cw.slow.value, cw.slow.error, cw.slow.tau_estimated, cw.tau_model);
+  std::string slow;
+  for (size_t m = 0; m < sm.size(); ++m) {
+    char b[160];
+    std::snprintf(b, sizeof(b), "%s psi_%zu: amplitude %.3g +- %.3g, tau %.1f samples (lambda_%zu: %.1f)",
+                  m == 0 ? "; slow modes coherent:" : ";", sm[m].n, cw.amplitude[m].value, cw.amplitude[m].error,
+                  cw.amplitude[m].tau_estimated, sm[m].n, sm[m].tau_model);
+    slow += b;
+  }
   r.note = "prediction = noise floor of L1 (parametric bootstrap, " + std::to_string(win.size()) + " samples" + slow + ")";
-  r.extra["slow_mode_amplitude"] = cw.slow.value;
-  r.extra["slow_mode_error"] = cw.slow.error;
-  r.extra["slow_mode_tau_estimated"] = cw.slow.tau_estimated;
-  r.extra["slow_mode_tau_model"] = cw.tau_model;
+  r.extra["slow_mode_amplitude"] = cw.amplitude[0].value;
+  r.extra["slow_mode_error"] = cw.amplitude[0].error;
+  r.extra["slow_mode_tau_estimated"] = cw.amplitude[0].tau_estimated;
+  r.extra["slow_mode_tau_model"] = sm[0].tau_model;
+  r.extra["slow_modes"] = static_cast<double>(sm.size());
   if (pred_outside >= 0) {
     r.note += "; with an outside cell (measured " + std::to_string(mw.back()) + ", predicted " +
               std::to_string(pred_outside) + ")";
@@ -232,10 +243,10 @@ void density_rows(Verification& v, const std::vector<int64_t>& win, const std::v
   }
   v.rows.push_back(r);
   // KS and the stored density: on the grid only
-  const CellMeans cg = pred_outside >= 0 ? cell_means(v, win, pred, false, sm) : cw;
+  const stats::ModalMeans cg = pred_outside >= 0 ? cell_means(v, win, pred, false, sm) : cw;
   if (v.cfg.K == 1) {
     const double D = stats::ks(cg.mean, pred);
-    const auto fk = stats::noise_floor(pred, cg.fast, {cg.coherent}, 400, kSeed + 1,
+    const auto fk = stats::noise_floor(pred, cg.fast, cg.coherent, 400, kSeed + 1,
                                        [&](const std::vector<double>& ph) { return stats::ks(ph, pred); });
     Row k = r;
     k.id = id + "b";
@@ -245,11 +256,11 @@ void density_rows(Verification& v, const std::vector<int64_t>& win, const std::v
     k.error = fk.sd;
     k.bound = disc / 2;
     k.pass = D <= fk.q3 + k.bound ? 1 : 0;
-    k.note = "prediction = noise floor of KS (slowest mode coherent)";
+    k.note = "prediction = noise floor of KS (slow modes coherent)";
     v.rows.push_back(k);
   }
   if (mean_out) *mean_out = cg.mean;
-  if (sigma_out) *sigma_out = cg.sigma;
+  if (sigma_out) *sigma_out = cg.sigma();
 }
 
 void equilibrium_density(Verification& v) {
@@ -268,7 +279,7 @@ void equilibrium_density(Verification& v) {
 
 // T1.3: the ground state, at the run's grid and at half resolution.
 void ground_state(Verification& v) {
-  const EigenResult& fine = lowest_pair(v);
+  const EigenResult& fine = lowest_pairs(v);
   const EigenResult coarse = eigen(v.st0c, v.phys0, 2, v.comm);
   const std::vector<double> psi0sq = psi0_prob(fine, v.st0.grid.cell_volume());
   const Equilibrium eqc = equilibrium(v.st0c);

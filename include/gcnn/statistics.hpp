@@ -30,6 +30,32 @@ struct CorrelatedMean {
 };
 CorrelatedMean correlated_mean(const std::vector<double>& x, double tau_floor = 1.0);
 
+// A slow collective mode of a vector series (e.g. a Fokker-Planck relaxation
+// mode of a histogram: every cell moves at once): its amplitude in a sample
+// is a = sum_i x_i left_i (normalised so that sum_i left_i pattern_i = 1), and
+// it moves component i by a pattern_i. Components past the vectors' length
+// (an extra cell) have no part in it.
+struct CoherentMode {
+  std::vector<double> left, pattern;
+  double tau_floor = 1;  // a lower bound of its integrated autocorrelation time in samples (correlated_mean)
+};
+// Means of a vector series x[t][i] with their errors in two parts. Each mode's
+// amplitude is one correlated series whose mean's error comes from its
+// integrated autocorrelation time (correlated_mean, at least tau_floor): fixed
+// blocks shorter than a few correlation times underestimate it. What is left
+// of each component (the modes projected out in turn; they must be
+// orthogonal, sum_i left_m,i pattern_n,i = 0 for m != n) is blocked over time
+// (`blocks`), never below `floor_error[i]` (e.g. the multinomial error).
+struct ModalMeans {
+  std::vector<double> mean;                   // per component
+  std::vector<double> fast;                   // the blocked part of the error
+  std::vector<std::vector<double>> coherent;  // per mode and component: one standard deviation of its mean
+  std::vector<CorrelatedMean> amplitude;      // per mode
+  std::vector<double> sigma() const;          // both parts in quadrature
+};
+ModalMeans modal_means(const std::vector<std::vector<double>>& x, const std::vector<CoherentMode>& modes, int blocks,
+                       const std::vector<double>& floor_error);
+
 // Bootstrap: `statistic` evaluated on `n_boot` resamples (with replacement)
 // of indices 0..n-1; returns the mean and standard deviation over resamples.
 Estimate bootstrap(int64_t n, int n_boot, uint64_t seed,
@@ -54,6 +80,19 @@ NoiseFloor noise_floor(const std::vector<double>& p, const std::vector<double>& 
 
 // Weighted least-squares line y = a + b x; returns slope b with its error.
 Estimate wls_slope(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& sigma);
+
+// The same line with its fit quality: chi^2 = sum ((y - a - b x)/sigma)^2
+// over dof = n - 2, and `slope_scaled` whose error is multiplied by the Birge
+// ratio sqrt(chi^2/dof) when that exceeds 1: points that scatter about the
+// line more than their errors say (errors too small, or a line that does not
+// describe them) make the slope's spread larger than the weighted error, and
+// the scatter itself is then the honest measure of it.
+struct LineFit {
+  Estimate slope, slope_scaled;
+  double intercept = 0, chi2 = 0;
+  int64_t dof = 0;
+};
+LineFit wls_line(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& sigma);
 
 // Generalised least-squares line y = a + b x for correlated y with
 // covariance `cov` (n x n, row major, symmetric positive definite); returns

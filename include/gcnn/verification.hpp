@@ -114,7 +114,7 @@ struct Verification {
   std::map<std::string, Array> arrays;
   std::map<std::string, double> scalars;  // attributes of /verification
   std::vector<std::vector<double>> n_laws;  // P(N|q) per fine cell at the start physics (lazy)
-  EigenResult lowest;  // the two lowest eigenpairs at the run's grid (lazy: T1.2's slow mode, T1.3)
+  EigenResult lowest;  // the 2^K + 1 lowest eigenpairs at the run's grid (lazy: T1.2's slow modes, T1.3)
   bool enough_equilibrium() const { return eq_window.size() >= 4; }
   // Collective. The learning-equilibrium setup of `phys` (hbar = 2 T_q) on
   // its grid, or on a grid n_div times coarser. Each costs a mean-field solve
