@@ -84,10 +84,11 @@ def good(d):
         assert isinstance(r.git_sha, str) and isinstance(r.config, str) and "[model]" in r.config
         win = r.equilibrium_window()
         assert list(r.step[win]) == [s for s in range(0, 201, 20) if s >= r.burn_in * 200], win
-        # verify's window and blocking, reproduced: row T2.6a is <Delta F> - mu
-        # with its block error over that window, predicted T / (2 <N>)
+        # verify's window and estimators, reproduced: row T2.6a is <Delta F> - mu
+        # with its error from the autocorrelation time over that window,
+        # predicted T / (2 <N>) with <N> block-averaged
         row = r.verification("rows/T2.6a")
-        dF, dF_err = r.block_mean(r.series("delta_F", win).value[:, 0])
+        dF, dF_err, _ = gcnn.stats.correlated_mean(r.series("delta_F", win).value[:, 0])
         N, _ = r.block_mean(r.series("N", win).value[:, 0])
         mu, T = float(r.parameters["model.mu"]), float(r.parameters["model.T"])
         for got, want, what in ((dF - mu, row["measured"], "measured"), (dF_err, row["error"], "error"),
