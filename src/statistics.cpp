@@ -164,25 +164,19 @@ NoiseFloor noise_floor(const std::vector<double>& p, const std::vector<double>& 
 }
 
 Estimate wls_slope(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& sigma) {
+  return wls_line(x, y, sigma).slope;
+}
+
+LineFit wls_line(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& sigma) {
   double S = 0, Sx = 0, Sy = 0, Sxx = 0, Sxy = 0;
   for (size_t i = 0; i < x.size(); ++i) {
     const double w = 1.0 / (sigma[i] * sigma[i]);
     S += w; Sx += w * x[i]; Sy += w * y[i]; Sxx += w * x[i] * x[i]; Sxy += w * x[i] * y[i];
   }
-  const double det = S * Sxx - Sx * Sx;
-  if (!(det > 0)) return Estimate{0, INFINITY};
-  return Estimate{(S * Sxy - Sx * Sy) / det, std::sqrt(S / det)};
-}
-
-LineFit wls_line(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& sigma) {
   LineFit f;
-  f.slope = wls_slope(x, y, sigma);
-  double sw = 0, swx = 0, swy = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    const double w = 1 / (sigma[i] * sigma[i]);
-    sw += w; swx += w * x[i]; swy += w * y[i];
-  }
-  f.intercept = (swy - f.slope.value * swx) / sw;
+  const double det = S * Sxx - Sx * Sx;
+  f.slope = det > 0 ? Estimate{(S * Sxy - Sx * Sy) / det, std::sqrt(S / det)} : Estimate{0, INFINITY};
+  f.intercept = (Sy - f.slope.value * Sx) / S;
   for (size_t i = 0; i < x.size(); ++i) f.chi2 += std::pow((y[i] - f.intercept - f.slope.value * x[i]) / sigma[i], 2);
   f.dof = static_cast<int64_t>(x.size()) - 2;
   const double birge = f.dof > 0 ? std::sqrt(std::max(1.0, f.chi2 / static_cast<double>(f.dof))) : 1.0;

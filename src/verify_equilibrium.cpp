@@ -69,14 +69,13 @@ const EigenResult& lowest_pairs(Verification& v) {
 // A slow relaxation mode n (lambda_1: in a double well, the imbalance between
 // the wells) moves the whole density at once and stays correlated over
 // 1/lambda_n, longer than a block of verify.blocks when the window holds only
-// a few 1/lambda_n (docs/model-notes.md 37, 38). Its amplitude in a sample,
+// a few 1/lambda_n (docs/model-notes.md 37, 39). Its amplitude in a sample,
 // a = sum_q p(q) r(q) / sum_q p_eq r^2 with r = psi_n/psi_0 the left
 // eigenfunction, multiplies the density pattern p_eq r / sum p_eq r^2.
 struct SlowMode {
   size_t n = 1;
   std::vector<double> r, pattern;
   double norm = 0;       // sum p_eq r^2
-  double lambda = 0;     // its Fokker-Planck rate
   double tau_model = 1;  // integrated autocorrelation time in samples at lambda_n
 };
 
@@ -102,7 +101,6 @@ std::vector<SlowMode> slow_modes(Verification& v, const std::vector<int64_t>& wi
     const relaxation::SlowestMode mode(e.psi[0], e.psi[n]);
     SlowMode m;
     m.n = n;
-    m.lambda = lambda;
     m.r = mode.ratio();
     for (size_t i = 0; i < m.r.size(); ++i) m.norm += v.eq.P[i] * m.r[i] * m.r[i];
     m.pattern.resize(m.r.size());

@@ -231,20 +231,18 @@ HamiltonJacobi hamilton_jacobi(const Verification& v, const std::vector<int64_t>
   }
   // effective-variance weighted line y = c + hbar^2 x, iterated on hbar^2
   // from the unweighted fit (noise may sit in x alone, as for a constant S)
-  stats::Estimate e = stats::wls_slope(x, y, std::vector<double>(Nc, 1.0));
-  double h2 = e.value;
+  stats::LineFit fit = stats::wls_line(x, y, std::vector<double>(Nc, 1.0));
   std::vector<double> se(Nc);
   for (int it = 0; it < 5; ++it) {
+    const double h2 = fit.slope.value;
     for (size_t u = 0; u < Nc; ++u) se[u] = std::sqrt(sy[u] * sy[u] + h2 * h2 * sx[u] * sx[u]);
-    e = stats::wls_slope(x, y, se);
-    h2 = e.value;
-    if (!std::isfinite(e.error)) break;
+    fit = stats::wls_line(x, y, se);
+    if (!std::isfinite(fit.slope.error)) break;
   }
   // The final fit's chi^2 is ~2 on the demo: the cells scatter about the
   // line more than their block errors say, and hbar^2 scatters over seeds by
   // 1.5x its weighted error (docs/pulls.md); the Birge-scaled error follows
   // that scatter.
-  const stats::LineFit fit = stats::wls_line(x, y, se);
   out.hbar2 = fit.slope_scaled.value;
   out.hbar2_err = fit.slope_scaled.error;
   out.chi2 = fit.chi2;

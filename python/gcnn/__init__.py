@@ -18,8 +18,8 @@ error; gcnn.verdict: verify's rows as an HTML table.
 from ._safe import FileError, decode, memory_budget
 from .files import Checkpoint, Grid, Results, Series, Solve, open
 from .stats import block_mean, correlated_mean, equilibrium_window
-from . import series, verdict  # time series, residuals; the verify table as HTML (gcnn-report's)
+from . import figures, series, verdict  # PNG writing; time series, residuals; the verify table as HTML (the tools')
 
 __version__ = "0.1.0"
 __all__ = ["open", "FileError", "Results", "Solve", "Checkpoint", "Series", "Grid", "block_mean", "correlated_mean",
-           "equilibrium_window", "decode", "memory_budget", "series", "verdict"]
+           "equilibrium_window", "decode", "memory_budget", "figures", "series", "verdict"]
