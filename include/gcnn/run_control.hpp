@@ -95,6 +95,7 @@ class RunControl {
   double last_wall_;
   double step_end_;  // when the last step (or checkpoint) ended
   WallTimeLimit limit_;
+  double test_pause_ = 0;  // s after every step: the test hook GCNN_TEST_STEP_PAUSE_MS
 };
 
 }  // namespace gcnn

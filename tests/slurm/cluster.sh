@@ -59,21 +59,36 @@ CONF
     runuser -u munge -- /usr/sbin/munged --force
   fi
   export SLURM_CONF=$dir/slurm.conf
-  slurmctld -f "$dir/slurm.conf"
-  slurmd -f "$dir/slurm.conf"
-  for _ in $(seq 1 60); do
+  # The daemons must not inherit our stdout/stderr: CTest waits for every
+  # holder of a test's output pipe to let go (~11 s while they start).
+  slurmctld -f "$dir/slurm.conf" < /dev/null >> "$dir/log/start.out" 2>&1
+  slurmd -f "$dir/slurm.conf" < /dev/null >> "$dir/log/start.out" 2>&1
+  for _ in $(seq 1 240); do
     if sinfo -h -o '%T' 2> /dev/null | grep -q idle; then echo "slurm up: $(sinfo -h)"; exit 0; fi
-    sleep 1
+    sleep 0.25
   done
   echo "slurm did not come up; logs in $dir/log"; tail -5 "$dir/log/"*.log; exit 1
   ;;
 stop)
   # Jobs first (a check that failed early leaves some running), then the daemons.
-  [ -f "$dir/slurm.conf" ] && SLURM_CONF=$dir/slurm.conf timeout 10 scancel --user "$(id -un)" 2> /dev/null || true
+  # Only while slurmctld lives: with it gone (a previous suite's stopped
+  # cluster) scancel retries its connection until the timeout, 10 s for nothing.
+  if [ -f "$dir/slurm.conf" ] && [ -f "$dir/slurmctld.pid" ] && kill -0 "$(cat "$dir/slurmctld.pid")" 2> /dev/null; then
+    SLURM_CONF=$dir/slurm.conf timeout 10 scancel --user "$(id -un)" 2> /dev/null || true
+  fi
+  pids=""
   for p in slurmd slurmctld; do
-    [ -f "$dir/$p.pid" ] && kill "$(cat "$dir/$p.pid")" 2> /dev/null || true
+    [ -f "$dir/$p.pid" ] && pids="$pids $(cat "$dir/$p.pid")"
   done
-  sleep 1
+  for pid in $pids; do kill "$pid" 2> /dev/null || true; done
+  # Wait until they are gone (up to 10 s), so that a cluster started next
+  # finds its ports free instead of retrying its bind for ~15 s.
+  for _ in $(seq 1 40); do
+    alive=0
+    for pid in $pids; do kill -0 "$pid" 2> /dev/null && alive=1; done
+    [ $alive = 0 ] && break
+    sleep 0.25
+  done
   ;;
 *) echo "usage: cluster.sh install|start DIR|stop DIR"; exit 2 ;;
 esac

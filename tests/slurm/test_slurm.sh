@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The SLURM job scripts against a real slurmctld + slurmd on localhost.
-#  1. the demo (2x its steps, on 1 rank) through jobs/submit with a 1-minute
-#     limit: the signal -> checkpoint -> continuation chain carries it to
-#     completion, with the same final digest as an uninterrupted run on 2 ranks
-#     (stored: expected_digest.txt), and the report job runs after it;
+#  1. a small run (M = 256, 4000 steps, on 1 rank) through jobs/submit with a
+#     1-minute limit: the signal -> checkpoint -> continuation chain carries it
+#     to completion, with the same final digest as an uninterrupted run on 2
+#     ranks (stored: expected_digest.txt), and the report job runs after it;
 #  2. a 3-task sweep (job array) produces 3 results, 3 reports and the summary table.
 # Three CTest tests, one per PART: `submit` (a fixture setup) starts the
 # cluster and submits both, and returns; the jobs then run in the background
@@ -21,13 +21,14 @@ state=$dir/cluster
 export SLURM_CONF=$state/slurm.conf
 source "$src/scripts/mpi-env"
 export GCNN_BIN=$gcnn
-# 12000 steps on 1 rank: about 43 s of one quiet core (and much longer beside
-# the rest of the suite), more than the 10-30 s into a link at which SLURM
-# sends the warning signal here (--signal-lead 45 of a 1-minute limit; SLURM
-# checks time limits every ~30 s), so the chain is interrupted at least once
-# however the signal's timing falls. One rank: the digest it must reach was
-# made on 2, so the chain also checks rank-count invariance across restarts.
-steps=12000
+# The chain must be interrupted at least once however the time-limit signal
+# falls: SLURM sends it 10-30 s into a link here (--signal-lead 45 of a
+# 1-minute limit; SLURM checks time limits every ~30 s). The test hook
+# GCNN_TEST_STEP_PAUSE_MS=10 makes the run's 4000 small steps last ~45 s of
+# wall time for ~2 s of processor time (the demo's size took ~55 s of a core,
+# beside the rest of the suite). One rank: the digest it must reach was made
+# on 2, so the chain also checks rank-count invariance across restarts.
+steps=4000 chain_args=(--model.M 256 --model.rho 16)
 
 submit() {
   [ -d "$state" ] && bash "$src/tests/slurm/cluster.sh" stop "$state"  # a previous suite's, interrupted
@@ -35,9 +36,9 @@ submit() {
   bash "$src/tests/slurm/cluster.sh" install || skip "SLURM (slurm-wlm, munge) is not installed and cannot be installed"
   bash "$src/tests/slurm/cluster.sh" start "$state" ||
     { bash "$src/tests/slurm/cluster.sh" stop "$state"; skip "the local SLURM cluster did not start (logs in $state/log)"; }
-  echo "== submit the demo ($steps steps, 1 rank) with a 1-minute limit (checkpoint 45 s before it)"
-  "$src/jobs/submit" --ntasks 1 --time 00:01:00 --signal-lead 45 --workdir "$dir/chain" -- --run.progress_seconds 5 \
-    --run.steps $steps | tee "$dir/chain.txt" ||
+  echo "== submit a run of $steps steps on 1 rank with a 1-minute limit (checkpoint 45 s before it)"
+  GCNN_TEST_STEP_PAUSE_MS=10 "$src/jobs/submit" --ntasks 1 --time 00:01:00 --signal-lead 45 --workdir "$dir/chain" -- \
+    "${chain_args[@]}" --run.progress_seconds 5 --run.steps $steps | tee "$dir/chain.txt" ||
     fail "jobs/submit"
   echo "== submit a 3-task sweep over model.mu"
   "$src/jobs/submit" --sweep model.mu=-1,-1.5,-2 --ntasks 1 --time 00:05:00 --workdir "$dir/sweep" -- \
@@ -65,8 +66,8 @@ check() {
   grep -h "run complete" "$dir"/chain/run-*.log > /dev/null || fail "the chain did not complete the run"
   got=$("$gcnn" digest "$dir/chain/results.h5" | awk '{print $2}')
   echo "chain of $links jobs: digest $got"
-  # The uninterrupted run's digest is reference data (it would take ~50 s of 2
-  # cores to recompute); expected_digest.txt says how to regenerate it.
+  # The uninterrupted run's digest is reference data; expected_digest.txt
+  # says how to regenerate it.
   ref=$(awk -v s=$steps '!/^#/ && $1 == s { print $2 }' "$src/tests/slurm/expected_digest.txt")
   [ -n "$ref" ] || fail "no reference digest for $steps steps in tests/slurm/expected_digest.txt"
   [ "$got" = "$ref" ] || fail "digest after the chain $got differs from the uninterrupted run's $ref"
