@@ -63,6 +63,8 @@ RunControl::RunControl(const Config& c, const Comm& comm)
   // every step, so that a small run lasts long enough in wall time for a
   // batch system's time-limit signal to reach it, at almost no processor time.
   if (const char* p = std::getenv("GCNN_TEST_STEP_PAUSE_MS")) test_pause_ = std::max(0.0, std::atof(p)) / 1000;
+  if (test_pause_ > 0 && comm_.root())
+    std::fprintf(stderr, "gcnn: test hook GCNN_TEST_STEP_PAUSE_MS: sleeping %g ms after every step\n", 1000 * test_pause_);
 }
 
 RunControl::Decision RunControl::after_step(uint64_t done, uint64_t last) {
