@@ -107,6 +107,15 @@ gcnn_link() {
   local script=$1 work=$2
   shift 2
   local given=("$@")
+  # SLURM sends the warning signal at a time-limit check, which can come as
+  # the link starts when the lead is close to the limit (0.4 s into a link
+  # with --signal-lead 45 of a 1-minute limit, seen): the traps come first,
+  # before the set-up below (which runs `gcnn config`), because a signal
+  # before them kills this shell (USR1's default action) and ends the chain.
+  # A signal before mpirun exists is forwarded as soon as it does.
+  local signalled=0 before pid="" rc
+  trap 'signalled=1; log "SIGUSR1: time limit near, asking gcnn to checkpoint"; [ -z "$pid" ] || kill -USR1 $pid 2> /dev/null' USR1
+  trap 'signalled=1; log "SIGTERM: asking gcnn to checkpoint (sent as SIGUSR1, which mpirun forwards)"; [ -z "$pid" ] || kill -USR1 $pid 2> /dev/null' TERM
   mkdir -p "$work" && cd "$work" || { log "cannot enter $work"; exit 1; }
   local args=(run --output results.h5 "$@")
   gcnn_stripe_checkpoints "$@"
@@ -117,14 +126,9 @@ gcnn_link() {
   # forwards USR1 to every rank, which checkpoints at the next step. Open
   # MPI's mpirun does not forward SIGTERM or SIGINT: it kills the job (the
   # ranks still checkpoint) and exits 1, which would end the chain as failed.
-  # So a SIGTERM (scancel) reaches mpirun as SIGUSR1, and mpirun returns 75.
-  # The traps come before the launch: a signal between the two would kill
-  # this shell (USR1's default action) and end the chain (seen under load). A
-  # signal before mpirun exists is forwarded as soon as it does.
-  local signalled=0 before pid="" rc
+  # So a SIGTERM (scancel) reaches mpirun as SIGUSR1, and mpirun returns 75
+  # (the traps at the top of this function).
   before=$(newest_checkpoint)
-  trap 'signalled=1; log "SIGUSR1: time limit near, asking gcnn to checkpoint"; [ -z "$pid" ] || kill -USR1 $pid 2> /dev/null' USR1
-  trap 'signalled=1; log "SIGTERM: asking gcnn to checkpoint (sent as SIGUSR1, which mpirun forwards)"; [ -z "$pid" ] || kill -USR1 $pid 2> /dev/null' TERM
   # shellcheck disable=SC2086
   $GCNN_MPIRUN -np "${SLURM_NTASKS:-1}" $GCNN_MPIRUN_FLAGS "$GCNN_BIN" "${args[@]}" &
   pid=$!

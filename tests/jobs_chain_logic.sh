@@ -3,6 +3,9 @@
 # mpirun, sbatch, scontrol and scancel that log their calls (no SLURM needed):
 #  - gcnn checkpoints and exits 75: the continuation is submitted, the report
 #    job moved onto it, the idle-link count reset;
+#  - SLURM's warning arrives during the link's set-up, before mpirun (here:
+#    while `gcnn config` reads a Lustre directory's striping keys): the shell
+#    survives it and the chain continues;
 #  - SLURM's warning arrives while gcnn is still starting (the forwarded
 #    SIGUSR1 kills the launcher, 128 + 10): the chain continues from the
 #    checkpoints on disk, and counts the link as idle (no new checkpoint);
@@ -32,8 +35,21 @@ case $FAKE in
   fail) exit 1 ;;
 esac
 MPI
-chmod +x "$work/bin/"*
-export PATH=$work/bin:$PATH GCNN_ROOT=$src GCNN_BIN=/bin/false GCNN_MPIRUN=fake-mpirun CALLS=$work/calls
+# The gcnn the set-up runs (`gcnn config`, where there is an `lfs`): fails,
+# as /bin/false would, after sending SIGUSR1 to the batch shell when
+# SIGNAL_SHELL names it. The `lfs` (in its own directory, on PATH for that
+# link only) fails: not a Lustre directory.
+cat > "$work/bin/fake-gcnn" <<'GCNN'
+#!/usr/bin/env bash
+[ -n "${SIGNAL_SHELL:-}" ] && kill -USR1 "$(cat "$SIGNAL_SHELL")"
+exit 1
+GCNN
+mkdir -p "$work/lustre"
+printf '#!/usr/bin/env bash
+exit 1
+' > "$work/lustre/lfs"
+chmod +x "$work/bin/"* "$work/lustre/lfs"
+export PATH=$work/bin:$PATH GCNN_ROOT=$src GCNN_BIN=$work/bin/fake-gcnn GCNN_MPIRUN=fake-mpirun CALLS=$work/calls
 export SLURM_JOB_ID=41 GCNN_REPORT_JOB=42
 fail=0
 check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; cat "$work/out" "$CALLS"; fail=1; fi; }
@@ -42,7 +58,11 @@ link() {
   : > "$CALLS"
   rm -f "$work/run/started"
   mkdir -p "$work/run"
-  if [ "$1" = starting ]; then
+  if [ "$1" = setup ]; then
+    (cd "$work/run" && echo $BASHPID > "$work/shell" && PATH=$work/lustre:$PATH FAKE=checkpoint \
+      SIGNAL_SHELL=$work/shell GCNN_IDLE_LINKS=$2 exec bash "$src/jobs/gcnn-run.sbatch" "$work/run" > "$work/out" 2>&1)
+    rc=$?
+  elif [ "$1" = starting ]; then
     (cd "$work/run" && FAKE=$1 GCNN_IDLE_LINKS=$2 exec bash "$src/jobs/gcnn-run.sbatch" "$work/run" > "$work/out" 2>&1) &
     local job=$!
     for _ in $(seq 1 100); do [ -e "$work/run/started" ] && break; sleep 0.05; done
@@ -59,6 +79,10 @@ check "checkpointed: exit 0" '[ $rc = 0 ]'
 check "checkpointed: continuation submitted after this job" 'grep -q "^sbatch --parsable --dependency=afterany:41 .*gcnn-run.sbatch" "$CALLS"'
 check "checkpointed: report job moved onto it" 'grep -q "^scontrol update JobId=42 Dependency=afterok:99" "$CALLS"'
 check "checkpointed: progress resets the idle count" '! grep -q "no new checkpoint" "$work/out"'
+link setup 0
+check "signal during set-up: exit 0" '[ $rc = 0 ]'
+check "signal during set-up: seen" 'grep -q "SIGUSR1: time limit near" "$work/out"'
+check "signal during set-up: continuation submitted" 'grep -q "^sbatch " "$CALLS"'
 link starting 0
 check "signal while starting: exit 0" '[ $rc = 0 ]'
 check "signal while starting: said so" 'grep -q "stopped by the forwarded signal while starting" "$work/out"'
