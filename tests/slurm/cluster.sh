@@ -64,7 +64,16 @@ CONF
   slurmctld -f "$dir/slurm.conf" < /dev/null >> "$dir/log/start.out" 2>&1
   slurmd -f "$dir/slurm.conf" < /dev/null >> "$dir/log/start.out" 2>&1
   for _ in $(seq 1 240); do
-    if sinfo -h -o '%T' 2> /dev/null | grep -q idle; then echo "slurm up: $(sinfo -h)"; exit 0; fi
+    if sinfo -h -o '%T' 2> /dev/null | grep -q idle; then
+      # ... and it is ours: another cluster's slurmctld on the same port
+      # would answer sinfo while ours died of "Address already in use".
+      for p in slurmctld slurmd; do
+        kill -0 "$(cat "$dir/$p.pid" 2> /dev/null)" 2> /dev/null ||
+          { echo "$p did not start (another SLURM on ports 6917/6918?); logs in $dir/log"; tail -3 "$dir/log/$p.log"; exit 1; }
+      done
+      echo "slurm up: $(sinfo -h)"
+      exit 0
+    fi
     sleep 0.25
   done
   echo "slurm did not come up; logs in $dir/log"; tail -5 "$dir/log/"*.log; exit 1
